@@ -1,0 +1,52 @@
+/* The command table and the help/usage helpers every command shares. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_help_entry,
+	NULL
+};
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	for (size_t i = 0; cmd_table[i]; i++)
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
+	return NULL;
+}
+
+void
+cmd_print_help(const struct cmd_entry *c, FILE *fp)
+{
+	fprintf(fp, "NAME\n    drover %s - %s\n\nSYNOPSIS\n    %s\n\n%s",
+	    c->name, c->summary, c->usage, c->help);
+}
+
+int
+cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "drover %s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s\nSee 'drover help %s'.\n", c->usage,
+	    c->name);
+	return EXIT_USAGE;
+}
+
+int
+cmd_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}

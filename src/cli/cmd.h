@@ -1,0 +1,45 @@
+/*
+ * The command table (tmux's cmd_entry): each command lives in its own
+ * cmd-<name>.c and exports one struct cmd_entry; cmd.c lists them.  Usage,
+ * help text and handler sit together so `drover help` comes from the table.
+ *
+ * Adding a command: write cmd-<name>.c with `const struct cmd_entry
+ * cmd_<name>_entry`, declare it below, add it to cmd_table[] in cmd.c.
+ *
+ * Exit codes (all commands): 0 success, 1 the thing checked/run failed
+ * (invalid template, failed job), 2 usage error, 3 internal/system error.
+ */
+#ifndef DROVER_CMD_H
+#define DROVER_CMD_H
+
+#include <stdio.h>
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+#define EXIT_SYSTEM	3
+
+struct cmd_entry {
+	const char	*name;
+	const char	*summary;	/* one line for `drover --help` */
+	const char	*usage;		/* "drover check [--json] FILE..." */
+	const char	*help;		/* man-style body: options, exit codes */
+	int		(*exec)(int argc, char **argv);	/* argv[0] = name */
+};
+
+extern const struct cmd_entry *const cmd_table[];
+
+const struct cmd_entry *cmd_find(const char *name);
+/* Prints the man-style help of a command to fp. */
+void	cmd_print_help(const struct cmd_entry *, FILE *fp);
+/* Prints "usage: ..." and a hint to stderr; returns EXIT_USAGE. */
+int	cmd_usage_error(const struct cmd_entry *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* True if argv has -h or --help before any "--". */
+int	cmd_wants_help(int argc, char **argv);
+
+extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_summary_entry;
+
+#endif
