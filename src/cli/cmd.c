@@ -5,6 +5,7 @@
 #include "cli/cmd.h"
 
 const struct cmd_entry *const cmd_table[] = {
+	&cmd_check_entry,
 	&cmd_help_entry,
 	NULL
 };

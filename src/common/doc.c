@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -452,6 +453,16 @@ doc_is_json(const char *text, size_t len)
 	return i < len && (text[i] == '{' || text[i] == '[');
 }
 
+/* A file named *.json is held to JSON; other text starting with '{' or
+ * '[' is JSON if jansson accepts it, else flow-style YAML. */
+static int
+doc_named_json(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 5 && strcasecmp(name + n - 5, ".json") == 0;
+}
+
 int
 doc_load_mem(struct doc *d, const char *name, const char *text, size_t len,
     struct error_list *el)
@@ -471,11 +482,14 @@ doc_load_mem(struct doc *d, const char *name, const char *text, size_t len,
 		json_error_t jerr;
 		json_t *j = json_loadb(text, len,
 		    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-		if (j == NULL) {
+		if (j == NULL && doc_named_json(name)) {
 			error_add(el, name, jerr.line, jerr.column, NULL,
 			    "invalid JSON: %s", jerr.text);
 			return -1;
 		}
+		/* not a .json file: flow-style YAML may start with '{' too */
+		if (j == NULL)
+			d->json = 0;
 		json_decref(j);
 	}
 

@@ -105,7 +105,24 @@ test_errors(void **state)
 {
 	(void)state;
 	expect_error("a: 1\na: 2\n", 2, 1, "duplicate key 'a'");
-	expect_error("{\"a\": 1,}", 1, 9, "invalid JSON");
+	{
+		/* a .json file is strict JSON; other names fall back to YAML */
+		struct doc d = DOC_INIT;
+		struct error_list el = ERROR_LIST_INIT;
+		const char *t = "{\"a\": 1,}";
+		assert_int_equal(doc_load_mem(&d, "x.json", t, strlen(t), &el),
+		    -1);
+		assert_non_null(strstr(el.v[0].msg, "invalid JSON"));
+		assert_int_equal(el.v[0].col, 9);
+		doc_release(&d);
+		error_list_release(&el);
+		t = "{a: 1, # comment\n b: [2,],}";
+		assert_int_equal(doc_load_mem(&d, "x.yaml", t, strlen(t), &el), 0);
+		assert_false(d.json);
+		assert_int_equal(node_get(d.root, "b")->n, 1);
+		doc_release(&d);
+		error_list_release(&el);
+	}
 	expect_error("a: [1, 2\n", 2, 1, "");
 	expect_error("", 1, 1, "empty");
 	expect_error("a: 1\n---\nb: 2\n", 2, 1, "more than one document");
