@@ -6,6 +6,7 @@
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_check_entry,
+	&cmd_summary_entry,
 	&cmd_help_entry,
 	NULL
 };

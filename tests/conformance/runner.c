@@ -25,6 +25,8 @@ static const struct {
 } modes[] = {
 	{ "templates", mode_templates_main,
 	  "templates [-v] [SUITE...]   validate template cases" },
+	{ "jobcreate", mode_jobcreate_main,
+	  "jobcreate [-v] [SUITE...]   create jobs from jobs/ cases" },
 };
 
 const char *

@@ -48,5 +48,6 @@ void		 tally_print(const char *label, const struct tally *);
 
 /* Modes. */
 int	mode_templates_main(int argc, char **argv);
+int	mode_jobcreate_main(int argc, char **argv);
 
 #endif
