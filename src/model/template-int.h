@@ -104,10 +104,7 @@ char	*join_list(const char *const *values);
 int	v_int(struct vctx *, const struct node *n, int strings_ok, int64_t *out);
 /* Finite float value (numbers, or decimal strings if strings_ok). */
 int	v_float(struct vctx *, const struct node *n, int strings_ok, double *out);
-/* Parses a base-10 integer string (spaces around allowed): 0, -1, or -2 on overflow. */
-int	parse_int_str(const char *s, int64_t *out);
-/* Parses a base-10 decimal number (no hex, inf, nan): 0 or -1. */
-int	parse_float_str(const char *s, double *out);
+/* Numeric strings are parsed by param_parse_int/param_parse_float (params.h). */
 
 /* ---- format strings ---- */
 /* 1 if n is a string holding at least one "{{". */

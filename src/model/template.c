@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "model/params.h"
 #include "model/template-int.h"
 
 /* ------------------------------------------------------------------ */
@@ -325,71 +326,6 @@ v_enum(struct vctx *v, const struct node *n, const char *const *values)
 /* ------------------------------------------------------------------ */
 /* numbers                                                             */
 
-int
-parse_int_str(const char *s, int64_t *out)
-{
-	char *end;
-	long long x;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (!(isdigit((unsigned char)*s) ||
-	    ((*s == '-' || *s == '+') && isdigit((unsigned char)s[1]))))
-		return -1;
-	errno = 0;
-	x = strtoll(s, &end, 10);
-	while (*end == ' ' || *end == '\t')
-		end++;
-	if (*end != '\0')
-		return -1;
-	if (errno == ERANGE)
-		return -2;
-	*out = x;
-	return 0;
-}
-
-int
-parse_float_str(const char *s, double *out)
-{
-	const char *p;
-	char *end;
-	int digits = 0;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	p = s;
-	if (*p == '-' || *p == '+')
-		p++;
-	while (isdigit((unsigned char)*p)) {
-		p++;
-		digits++;
-	}
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			p++;
-			digits++;
-		}
-	}
-	if (!digits)
-		return -1;
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '-' || *p == '+')
-			p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p != '\0')
-		return -1;
-	*out = strtod(s, &end);
-	return 0;
-}
-
 /* 1 if the text of a number node is an integer literal (no '.', 'e'). */
 static int
 looks_integral(const char *s)
@@ -427,7 +363,7 @@ v_int(struct vctx *v, const struct node *n, int strings_ok, int64_t *out)
 		return 0;
 	case NODE_STRING:
 		if (strings_ok) {
-			switch (parse_int_str(n->str, out)) {
+			switch (param_parse_int(n->str, out)) {
 			case 0:
 				return 0;
 			case -2:
@@ -462,7 +398,7 @@ v_float(struct vctx *v, const struct node *n, int strings_ok, double *out)
 		return 0;
 	case NODE_STRING:
 		if (strings_ok) {
-			if (parse_float_str(n->str, &x) < 0) {
+			if (param_parse_float(n->str, &x) < 0) {
 				v_err(v, n, "'%s' is not a decimal number",
 				    n->str);
 				return -1;

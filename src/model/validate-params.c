@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "model/params.h"
 #include "model/template-int.h"
 
 enum ptype { P_STRING, P_PATH, P_INT, P_FLOAT, P_UNKNOWN };
@@ -273,7 +274,7 @@ v_param_int(struct vctx *v, const struct node *p, struct pinfo *pi)
 					if (it->kind == NODE_INT && it->v.i == x)
 						break;
 					if (it->kind == NODE_STRING &&
-					    parse_int_str(it->str, &y) == 0 &&
+					    param_parse_int(it->str, &y) == 0 &&
 					    y == x)
 						break;
 					if (it->kind == NODE_FLOAT &&
@@ -302,7 +303,7 @@ float_of(const struct node *n, double *out)
 		*out = n->v.f;
 		return isfinite(n->v.f) ? 0 : -1;
 	case NODE_STRING:
-		return parse_float_str(n->str, out);
+		return param_parse_float(n->str, out);
 	default:
 		return -1;
 	}
