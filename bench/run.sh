@@ -10,5 +10,5 @@ export DROVER_SHARED="${DROVER_SHARED:-$here/../../shared}"
 for b in "$here"/*-bench.sh; do
 	[ -f "$b" ] || continue
 	echo "== $(basename "$b" .sh)"
-	sh "$b" || echo "$(basename "$b"): FAILED"
+	sh "$b" "$BUILD" || echo "$(basename "$b"): FAILED"
 done
