@@ -7,6 +7,9 @@
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_check_entry,
 	&cmd_summary_entry,
+	&cmd_attach_entry,
+	&cmd_deploy_entry,
+	&cmd_cache_entry,
 	&cmd_help_entry,
 	NULL
 };

@@ -41,5 +41,29 @@ int	cmd_wants_help(int argc, char **argv);
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_summary_entry;
+extern const struct cmd_entry cmd_attach_entry;
+extern const struct cmd_entry cmd_deploy_entry;
+extern const struct cmd_entry cmd_cache_entry;
+extern const struct cmd_entry cmd_run_entry;
+/* the queue (cmd-submit.c ... cmd-completion.c) */
+extern const struct cmd_entry cmd_submit_entry;
+extern const struct cmd_entry cmd_ls_entry;
+extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_wait_entry;
+extern const struct cmd_entry cmd_cancel_entry;
+extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_resume_entry;
+extern const struct cmd_entry cmd_retry_entry;
+extern const struct cmd_entry cmd_rm_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_drain_entry;
+extern const struct cmd_entry cmd_undrain_entry;
+extern const struct cmd_entry cmd_stop_entry;
+extern const struct cmd_entry cmd_daemon_entry;
+extern const struct cmd_entry cmd_migrate_entry;
+extern const struct cmd_entry cmd_config_entry;
+extern const struct cmd_entry cmd_gc_entry;
+extern const struct cmd_entry cmd_completion_entry;
 
 #endif
