@@ -10,6 +10,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_attach_entry,
 	&cmd_deploy_entry,
 	&cmd_cache_entry,
+	&cmd_run_entry,
 	&cmd_help_entry,
 	NULL
 };
