@@ -17,6 +17,12 @@
  * SESSION_REAP_ORPHANS the session process is a subreaper and also kills
  * and reaps every other child it has, which catches descendants that
  * moved to another process group or session.
+ *
+ * The one exception is an environment's onEnter under
+ * SESSION_REAP_ORPHANS: what it leaves running (a daemon-mode adaptor, a
+ * license server) is what the environment is for, so those processes,
+ * re-parented to us, are kept until the environment's onExit has run and
+ * killed then.  Nothing outlives the session either way.
  */
 #define _GNU_SOURCE	/* pipe2, posix_spawn_file_actions_add*_np */
 #include <dirent.h>
@@ -352,7 +358,29 @@ proc_alive(pid_t pid)
 	return p[2] != 'Z' && p[2] != 'X';
 }
 
-/* Kills and reaps every child except keep (SESSION_REAP_ORPHANS). */
+static int
+kept_find(const struct session *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->nkept; i++)
+		if (s->kept[i].pid == pid)
+			return (int)i;
+	return -1;
+}
+
+/* Kills and reaps one child, with its group if it leads one. */
+static void
+kill_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	(void)killpg(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * Kills and reaps every child except keep and the kept processes of
+ * environments (SESSION_REAP_ORPHANS).
+ */
 static void
 reap_orphans(struct session *s, pid_t keep)
 {
@@ -363,17 +391,13 @@ reap_orphans(struct session *s, pid_t keep)
 		for (size_t i = 0; i < n; i++) {
 			int live;
 
-			if (kids[i] == keep)
+			if (kids[i] == keep || kept_find(s, kids[i]) >= 0)
 				continue;
 			found++;
 			/* Zombies are members of the killed group that were
 			 * re-parented here; only live ones escaped it. */
 			live = proc_alive(kids[i]);
-			kill(kids[i], SIGKILL);
-			(void)killpg(kids[i], SIGKILL);
-			while (waitpid(kids[i], NULL, 0) == -1 &&
-			    errno == EINTR)
-				;
+			kill_child(kids[i]);
 			if (live)
 				session_log(s, "Killed process %d that the "
 				    "action left running outside its process "
@@ -382,6 +406,57 @@ reap_orphans(struct session *s, pid_t keep)
 		free(kids);
 		if (found == 0)
 			return;
+	}
+}
+
+/* Records the live children an environment's onEnter left running. */
+static void
+keep_leftovers(struct session *s, pid_t leader, struct envrec *owner)
+{
+	pid_t *kids = NULL;
+	size_t n = list_children(s, &kids);
+
+	for (size_t i = 0; i < n; i++) {
+		if (kids[i] == leader || kept_find(s, kids[i]) >= 0)
+			continue;
+		if (!proc_alive(kids[i])) {
+			kill_child(kids[i]);	/* a zombie: reap it */
+			continue;
+		}
+		ALLOC_GROW(s->kept, s->nkept + 1, s->akept);
+		s->kept[s->nkept].pid = kids[i];
+		s->kept[s->nkept].owner = owner;
+		s->nkept++;
+		session_log(s, "Process %d started by environment '%s' keeps "
+		    "running until the environment exits", (int)kids[i],
+		    owner && owner->name ? owner->name : "?");
+	}
+	free(kids);
+}
+
+void
+action_kill_kept(struct session *s, const struct envrec *owner)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->nkept; i++) {
+		struct kept_proc *k = &s->kept[i];
+
+		if (owner != NULL && k->owner != owner) {
+			s->kept[j++] = *k;
+			continue;
+		}
+		if (proc_alive(k->pid))
+			session_log(s, "Killed process %d that environment "
+			    "'%s' left running", (int)k->pid,
+			    k->owner && k->owner->name ? k->owner->name : "?");
+		kill_child(k->pid);
+	}
+	s->nkept = j;
+	if (j == 0) {
+		free(s->kept);
+		s->kept = NULL;
+		s->nkept = s->akept = 0;
 	}
 }
 
@@ -404,9 +479,14 @@ proc_exited(struct session *s)
 		return;
 	/* The zombie still holds the group id: kill what is left of it. */
 	s->sig_pgid = 0;
-	(void)killpg(a->pid, SIGKILL);
-	if (s->flags & SESSION_REAP_ORPHANS)
-		reap_orphans(s, a->pid);
+	if ((s->flags & SESSION_REAP_ORPHANS) && a->kind == SESSION_ENV_ENTER &&
+	    !a->canceled && !a->timed_out) {
+		keep_leftovers(s, a->pid, a->env);
+	} else {
+		(void)killpg(a->pid, SIGKILL);
+		if (s->flags & SESSION_REAP_ORPHANS)
+			reap_orphans(s, a->pid);
+	}
 	a->exit_code = -1;
 	a->signal = 0;
 	if (waitpid(a->pid, &status, 0) == a->pid) {

@@ -119,6 +119,18 @@ struct session {
 	int		 dirfd;		/* the session directory, for fchdir */
 	int		 outfd_slot;
 	int		 childrenfd;	/* /proc/self/task/PID/children, or -1 */
+	/*
+	 * Processes an environment's onEnter left running (an adaptor
+	 * daemon, a license server): with SESSION_REAP_ORPHANS they are our
+	 * children, kept alive until that environment's onExit has run, and
+	 * killed then (or when the session is freed).
+	 */
+	struct kept_proc {
+		pid_t		 pid;
+		struct envrec	*owner;
+	}		*kept;
+	size_t		 nkept;
+	size_t		 akept;
 
 	int		 epfd;
 	int		 evfd;		/* eventfd for the *_async requests */
@@ -158,6 +170,8 @@ void	session_emit(struct session *, struct session_event *);
 /* Opens the descriptors and builds the spawn attributes (session_new). */
 int	action_spawn_setup(struct session *, char **err);
 void	action_spawn_release(struct session *);
+/* Kills the processes kept for owner's environment (NULL: all of them). */
+void	action_kill_kept(struct session *, const struct envrec *owner);
 /* Spawns program path with argv for s->act; 0 or -1 with *err. */
 int	action_spawn(struct session *, const char *path, char *const *argv,
 	    char *const *envp, char **err);

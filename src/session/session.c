@@ -369,6 +369,8 @@ session_free(struct session *s)
 		action_kill(s);
 		session_wait(s);
 	}
+	if (s->nkept)
+		action_kill_kept(s, NULL);
 	for (size_t i = 0; i < s->nenvs; i++)
 		envrec_free(s->envs[i]);
 	free(s->envs);
@@ -660,6 +662,9 @@ session_action_done(struct session *s)
 		s->ending = 1;
 	if (a->kind == SESSION_ENV_EXIT && s->nenvs > 0 &&
 	    s->envs[s->nenvs - 1] == a->env) {
+		/* what its onEnter left running ends with the environment */
+		if (s->nkept)
+			action_kill_kept(s, a->env);
 		envrec_free(s->envs[--s->nenvs]);
 		a->env = NULL;
 		envp_free(s);

@@ -2,7 +2,8 @@
 # drover run: nothing an action starts outlives it - a background job in
 # its process group, a child that moved to a new session (setsid), a
 # grandchild whose parent exited, a nohup'd process.  The action itself
-# returns at once; drover must not wait for them either.
+# returns at once; drover must not wait for them either.  What an
+# environment's onEnter starts lives until that environment exits.
 . "$DROVER_SOURCE_DIR/tests/e2e/lib.sh"
 S="$DROVER_SOURCE_DIR/tests/session"
 export TMPDIR="$T_TMP/tmp"
@@ -18,6 +19,8 @@ rc=0
 t1=$(now_ms)
 check "run succeeds" [ "$rc" = 0 ]
 check "task ran" grep -q "	TASK-DONE$" "$out"
+check "what the onEnter started runs during the task" grep -q "	ENTER-BG-ALIVE$" "$out"
+check "and is killed when its environment exits" grep -q "that environment 'Starter' left running" "$out"
 check "drover did not wait for the leftovers ($((t1 - t0)) ms)" [ $((t1 - t0)) -lt 20000 ]
 for f in enter-bg bg setsid deep nohup; do
 	p=$(cat "$T_TMP/$f.pid" 2>/dev/null)
