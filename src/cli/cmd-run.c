@@ -71,8 +71,6 @@ struct run {
 	size_t		 steps_run;
 	int		 failed;
 	int		 said_interrupt;
-	struct doc	 tmpl;		/* loaded only for simple actions */
-	int		 tmpl_loaded;
 };
 
 static struct session *volatile run_session;
@@ -352,41 +350,19 @@ run_elapsed(struct run *r)
 	    (double)(now.tv_nsec - r->t0.tv_nsec) / 1e9;
 }
 
-/*
- * The step's script; a step written with a FEATURE_BUNDLE_1 simple action
- * has none in the created job, so it is taken from the template.
- */
+/* The step's script (simple actions were expanded at job creation). */
 static json_t *
 run_step_script(struct run *r, size_t step, char **err)
 {
 	const json_t *sc = job_step_script(r->job, step);
-	struct error_list el = ERROR_LIST_INIT;
-	const struct node *steps, *sn;
-	json_t *j, *res;
 
 	*err = NULL;
-	if (json_object_get(sc, "actions") != NULL)
-		return json_incref((json_t *)sc);
-	if (!r->tmpl_loaded) {
-		r->tmpl_loaded = 1;
-		if (doc_load_file(&r->tmpl, r->o->path, &el) == -1) {
-			*err = error_list_first(&el);
-			error_list_release(&el);
-			return NULL;
-		}
-	}
-	steps = node_get(r->tmpl.root, "steps");
-	sn = steps && steps->kind == NODE_SEQ && step < steps->n ?
-	    steps->items[step] : NULL;
-	if (sn == NULL) {
-		*err = xasprintf("step '%s' has no script",
+	if (json_object_get(sc, "actions") == NULL) {
+		*err = xasprintf("step '%s' has no actions",
 		    job_step_name(r->job, step));
 		return NULL;
 	}
-	j = node_to_json(sn);
-	res = session_step_script(j, err);
-	json_decref(j);
-	return res;
+	return json_incref((json_t *)sc);
 }
 
 /* Parses "P=V" and --tasks into explicit task values for step. */
@@ -1059,8 +1035,6 @@ out:
 	free(o.task_params);
 	json_decref(params);
 	pathmap_release(&pm);
-	if (r.tmpl_loaded)
-		doc_release(&r.tmpl);
 	job_free(r.job);
 	error_list_release(&el);
 	params_cli_release(&pc);

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "model/job.h"
+#include "model/simple-action.h"
 #include "model/range.h"
 #include "model/stepgraph.h"
 
@@ -844,7 +845,21 @@ job_create_steps(struct jctx *c, const struct node *steps)
 		if (n && node_is_scalar(n) && n->kind != NODE_NULL)
 			s->description = xstrdup(n->str);
 		n = node_get(sn, "script");
-		s->script = n ? node_to_json(n) : json_object();
+		if (n != NULL) {
+			s->script = node_to_json(n);
+		} else {
+			/* a FEATURE_BUNDLE_1 simple action: expand it */
+			json_t *sj = node_to_json(sn);
+			char *err = NULL;
+
+			s->script = simple_action_script(sj, &err);
+			json_decref(sj);
+			if (s->script == NULL) {
+				jerr(c, sn, "%s", err);
+				free(err);
+				s->script = json_object();
+			}
+		}
 		n = node_get(sn, "stepEnvironments");
 		if (n && n->kind == NODE_SEQ)
 			s->envs = node_to_json(n);

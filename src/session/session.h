@@ -263,15 +263,5 @@ void	session_kill_async(struct session *);
 
 const char	*session_action_state_name(enum session_action_state);
 
-/*
- * The <StepScript> to run for step (a <StepTemplate> or created-job step):
- * its "script", or the script a FEATURE_BUNDLE_1 simple action (bash,
- * python, cmd, powershell, node) stands for: the action's script as a
- * runnable embedded file "<Step>_script.<ext>" and onRun running the
- * interpreter on it (cmd: "/C", powershell: "-File" first) followed by the
- * action's args, timeout and cancelation.  Returns a new reference, or
- * NULL with *err (caller frees).
- */
-json_t		*session_step_script(const json_t *step, char **err);
 
 #endif

@@ -789,32 +789,6 @@ test_errors(void **state)
 	rec_release(&r);
 }
 
-static void
-test_simple_action(void **state)
-{
-	json_t *step = J("{\"name\": \"1 My-Step\", \"bash\": {\"script\": "
-	    "\"echo hi {{Param.X}}\", \"args\": [\"--a\"], \"timeout\": 5}}");
-	json_t *script, *none = J("{\"name\": \"N\"}");
-	char *err = NULL, *text;
-	(void)state;
-
-	script = session_step_script(step, &err);
-	assert_non_null(script);
-	text = json_dumps(script, JSON_SORT_KEYS | JSON_COMPACT);
-	assert_string_equal(text, "{\"actions\":{\"onRun\":{\"args\":["
-	    "\"{{Task.File._1_My_Step_script}}\",\"--a\"],\"command\":\"bash\","
-	    "\"timeout\":5}},\"embeddedFiles\":[{\"data\":\"echo hi "
-	    "{{Param.X}}\",\"filename\":\"_1_My_Step_script.sh\",\"name\":"
-	    "\"_1_My_Step_script\",\"runnable\":true,\"type\":\"TEXT\"}]}");
-	free(text);
-	json_decref(script);
-	assert_null(session_step_script(none, &err));
-	assert_non_null(strstr(err, "no script"));
-	free(err);
-	json_decref(step);
-	json_decref(none);
-}
-
 static int
 setup(void **state)
 {
@@ -871,7 +845,6 @@ main(void)
 		cmocka_unit_test(test_pathmap),
 		cmocka_unit_test(test_reuse_and_async),
 		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_simple_action),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
