@@ -8,7 +8,7 @@ PKGS="gcc clang make cmake pkg-config git
 libyaml-dev libjansson-dev libcmocka-dev libsqlite3-dev libuv1-dev
 libxxhash-dev xxhash libarchive-dev libcurl4-openssl-dev
 python3 python-is-python3 python3-yaml valgrind
-procps util-linux"
+procps util-linux task-spooler parallel"
 
 missing=""
 for p in $PKGS; do

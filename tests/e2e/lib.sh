@@ -17,7 +17,8 @@ t_cleanup() {
 	[ -n "${T_ON_EXIT:-}" ] && eval "$T_ON_EXIT"
 	rm -rf "$T_TMP"
 }
-trap t_cleanup EXIT INT TERM
+trap t_cleanup EXIT
+trap 't_cleanup; exit 1' INT TERM
 
 ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
