@@ -9,18 +9,58 @@
 #include "cas/hash.h"
 #include "common/log.h"
 
-static void
-hash_to_hex(XXH128_hash_t h, char hex[CAS_HASH_HEXLEN + 1])
+void
+cas_hash_bin_to_hex(const unsigned char bin[CAS_HASH_BINLEN],
+    char hex[CAS_HASH_HEXLEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < CAS_HASH_BINLEN; i++) {
+		hex[2 * i] = digits[bin[i] >> 4];
+		hex[2 * i + 1] = digits[bin[i] & 0xf];
+	}
+	hex[CAS_HASH_HEXLEN] = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+cas_hash_hex_to_bin(const char *s, unsigned char bin[CAS_HASH_BINLEN])
+{
+	for (size_t i = 0; i < CAS_HASH_BINLEN; i++) {
+		int hi = hexval(s[2 * i]), lo;
+
+		if (hi < 0 || (lo = hexval(s[2 * i + 1])) < 0)
+			return -1;
+		bin[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return s[CAS_HASH_HEXLEN] == '\0' ? 0 : -1;
+}
+
+static void
+hash_to_bin(XXH128_hash_t h, unsigned char bin[CAS_HASH_BINLEN])
+{
 	XXH128_canonical_t c;
 
 	XXH128_canonicalFromHash(&c, h);
-	for (size_t i = 0; i < sizeof(c.digest); i++) {
-		hex[2 * i] = digits[c.digest[i] >> 4];
-		hex[2 * i + 1] = digits[c.digest[i] & 0xf];
-	}
-	hex[CAS_HASH_HEXLEN] = '\0';
+	memcpy(bin, c.digest, CAS_HASH_BINLEN);
+}
+
+static void
+hash_to_hex(XXH128_hash_t h, char hex[CAS_HASH_HEXLEN + 1])
+{
+	unsigned char bin[CAS_HASH_BINLEN];
+
+	hash_to_bin(h, bin);
+	cas_hash_bin_to_hex(bin, hex);
 }
 
 void
@@ -63,6 +103,12 @@ void
 cas_hash_mem(const void *p, size_t n, char hex[CAS_HASH_HEXLEN + 1])
 {
 	hash_to_hex(XXH3_128bits(n ? p : "", n), hex);
+}
+
+void
+cas_hash_mem_bin(const void *p, size_t n, unsigned char bin[CAS_HASH_BINLEN])
+{
+	hash_to_bin(XXH3_128bits(n ? p : "", n), bin);
 }
 
 int

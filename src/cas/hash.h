@@ -23,6 +23,7 @@
 #endif
 
 #define CAS_HASH_HEXLEN	32
+#define CAS_HASH_BINLEN	16	/* the canonical (big-endian) bytes */
 #define CAS_HASH_ALG	"xxh128"
 /* Read size for streaming files: big enough that syscalls do not dominate. */
 #define CAS_IO_BUFSZ	(1024 * 1024)
@@ -41,6 +42,13 @@ void	cas_hasher_final(struct cas_hasher *, char hex[CAS_HASH_HEXLEN + 1]);
 
 /* One-shot hash of a memory block. */
 void	cas_hash_mem(const void *, size_t, char hex[CAS_HASH_HEXLEN + 1]);
+/* The same as canonical bytes, and their hex form. */
+void	cas_hash_mem_bin(const void *, size_t,
+	    unsigned char bin[CAS_HASH_BINLEN]);
+void	cas_hash_bin_to_hex(const unsigned char bin[CAS_HASH_BINLEN],
+	    char hex[CAS_HASH_HEXLEN + 1]);
+/* Parses 32 lowercase hex digits; 0, or -1 if s is not one. */
+int	cas_hash_hex_to_bin(const char *s, unsigned char bin[CAS_HASH_BINLEN]);
 /*
  * Hashes everything readable from fd (from its current offset) using buf
  * (bufsz bytes, caller-owned scratch).  Returns 0 and the byte count in

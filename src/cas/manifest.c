@@ -101,7 +101,13 @@ file_cmp(const void *x, const void *y)
 void
 cas_manifest_sort(struct cas_manifest *m)
 {
-	if (m->n > 1)
+	size_t i;
+
+	/* trees come out of a snapshot in order already: check first */
+	for (i = 1; i < m->n; i++)
+		if (cas_path_cmp(m->files[i - 1].path, m->files[i].path) > 0)
+			break;
+	if (i < m->n)
 		qsort(m->files, m->n, sizeof(*m->files), file_cmp);
 }
 
@@ -135,8 +141,12 @@ cas_json_string(struct buf *out, const char *str)
 		unsigned c = *s;
 
 		if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') {
-			buf_addch(out, (int)c);
-			s++;
+			const unsigned char *e = s + 1;
+
+			while (*e >= 0x20 && *e <= 0x7e && *e != '"' && *e != '\\')
+				e++;
+			buf_add(out, s, (size_t)(e - s));
+			s = e;
 			continue;
 		}
 		switch (c) {
@@ -177,6 +187,54 @@ cas_json_string(struct buf *out, const char *str)
 	buf_addch(out, '"');
 }
 
+/* Decimal, as %lld / %llu print it (this runs for every entry). */
+static void
+add_int(struct buf *out, int neg, uint64_t v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (neg)
+		*--p = '-';
+	buf_add(out, p, (size_t)(d + sizeof(d) - p));
+}
+
+void
+cas_manifest_write_begin(struct buf *out)
+{
+	buf_adds(out, "{\"hashAlg\":\"" CAS_HASH_ALG "\",\"manifestVersion\":\""
+	    CAS_MANIFEST_VERSION "\",\"paths\":[");
+}
+
+void
+cas_manifest_write_entry(struct buf *out, int first, const char *path,
+    const char *hash, int64_t mtime_us, uint64_t size)
+{
+	if (!first)
+		buf_addch(out, ',');
+	buf_add(out, "{\"hash\":\"", 9);
+	buf_add(out, hash, strlen(hash));
+	buf_add(out, "\",\"mtime\":", 10);
+	add_int(out, mtime_us < 0, mtime_us < 0 ? 0 - (uint64_t)mtime_us :
+	    (uint64_t)mtime_us);
+	buf_add(out, ",\"path\":", 8);
+	cas_json_string(out, path);
+	buf_add(out, ",\"size\":", 8);
+	add_int(out, 0, size);
+	buf_addch(out, '}');
+}
+
+void
+cas_manifest_write_end(struct buf *out, uint64_t total_size)
+{
+	buf_add(out, "],\"totalSize\":", 14);
+	add_int(out, 0, total_size);
+	buf_addch(out, '}');
+}
+
 void
 cas_manifest_encode(struct cas_manifest *m, struct buf *out)
 {
@@ -187,19 +245,14 @@ cas_manifest_encode(struct cas_manifest *m, struct buf *out)
 		total += m->files[i].size;
 	m->total_size = total;
 	buf_grow(out, m->n * 100 + 128);
-	buf_adds(out, "{\"hashAlg\":\"" CAS_HASH_ALG "\",\"manifestVersion\":\""
-	    CAS_MANIFEST_VERSION "\",\"paths\":[");
+	cas_manifest_write_begin(out);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct cas_file *f = &m->files[i];
 
-		if (i > 0)
-			buf_addch(out, ',');
-		buf_addf(out, "{\"hash\":\"%s\",\"mtime\":%lld,\"path\":", f->hash,
-		    (long long)f->mtime_us);
-		cas_json_string(out, f->path);
-		buf_addf(out, ",\"size\":%llu}", (unsigned long long)f->size);
+		cas_manifest_write_entry(out, i == 0, f->path, f->hash,
+		    f->mtime_us, f->size);
 	}
-	buf_addf(out, "],\"totalSize\":%llu}", (unsigned long long)total);
+	cas_manifest_write_end(out, total);
 }
 
 /* A set of strings (open addressing) for duplicate / prefix checks. */

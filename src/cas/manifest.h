@@ -64,6 +64,16 @@ int	cas_manifest_load(struct cas_manifest *, const char *path,
 	    struct error_list *el);
 /* Sorts m, recomputes total_size and appends the canonical bytes to out. */
 void	cas_manifest_encode(struct cas_manifest *, struct buf *out);
+/*
+ * The same bytes written entry by entry, for callers whose entries come in
+ * canonical order already (a tree walk): _begin, then _entry for each
+ * file in order (first = 1 for the first), then _end with the sum of the
+ * sizes.
+ */
+void	cas_manifest_write_begin(struct buf *out);
+void	cas_manifest_write_entry(struct buf *out, int first, const char *path,
+	    const char *hash, int64_t mtime_us, uint64_t size);
+void	cas_manifest_write_end(struct buf *out, uint64_t total_size);
 /* Canonical JSON string literal of s (as json.dumps, ensure_ascii). */
 void	cas_json_string(struct buf *out, const char *s);
 /* NULL if p is acceptable as a manifest path, else the reason. */

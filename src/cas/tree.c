@@ -1,26 +1,38 @@
 /*
  * Snapshot, upload and download of directory trees.
  *
- * Snapshot and upload share one pipeline: load the hash cache rows under
- * the tree's root with one range scan, then walk and hash in parallel
- * (every worker reads directories and stats, looks up and hashes files,
- * relative to directory fds), then record the new hashes in one cache
- * transaction.  Upload additionally makes sure each object is in the
- * store: a cache hit is never taken to mean "already uploaded" — the store
- * is checked every time, and each distinct content is stored once.
+ * Snapshot and upload share one pipeline: load the hash cache's records of
+ * the directories under the tree's root with one range scan, then walk and
+ * hash in parallel, every worker thread reading directories and handling
+ * batches of their entries relative to directory fds, and record each
+ * directory whose entries changed, many directories per cache
+ * transaction, while the walk goes on.  Upload additionally makes sure
+ * each object is in the store: a cache hit is never taken to mean "already
+ * uploaded" — the store is checked every time, and each distinct content
+ * is stored once.
  *
- * Small files (up to CAS_IO_BUFSZ) are read once into the worker's buffer,
- * hashed, and written to the store from that buffer if needed.  Big files
- * are hashed in a streaming pass and copied (and hashed again, so a change
- * in between is caught) only when the store lacks them.
+ * Per file, the work is as small as we could make it: a file of a
+ * directory the cache knows is looked up after one fstatat() and not
+ * opened if it hits; any other file is opened (O_NOATIME where permitted),
+ * fstat()ed, read with one read() if small, fstat()ed again — the same
+ * size, mtime, ctime and inode before and after means we read all of it
+ * as it was — and closed.  Entries live in one array per
+ * directory (no allocation per file), and each directory sorts its own
+ * children when it is done, so the manifest comes out in canonical order
+ * from one depth-first pass, without a global sort.
+ *
+ * Small files (up to CAS_IO_BUFSZ) are written to the store from the
+ * worker's buffer if needed.  Big files are copied (and hashed again, so a
+ * change in between is caught) only when the store lacks them.
  */
-#define _GNU_SOURCE		/* fdopendir, dirent d_type */
+#define _GNU_SOURCE		/* fdopendir, dirent d_type, O_NOATIME */
 #include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +109,13 @@ stat_to_cas(const struct stat *st, struct cas_stat *cs)
 	cs->ino = (uint64_t)st->st_ino;
 }
 
+static int
+cas_stat_eq(const struct cas_stat *a, const struct cas_stat *b)
+{
+	return a->size == b->size && a->mtime_ns == b->mtime_ns &&
+	    a->ctime_ns == b->ctime_ns && a->ino == b->ino;
+}
+
 /* µs since the epoch, floored (as st_mtime_ns // 1000). */
 static int64_t
 ns_to_us(int64_t ns)
@@ -104,135 +123,62 @@ ns_to_us(int64_t ns)
 	return ns >= 0 ? ns / 1000 : -((-ns + 999) / 1000);
 }
 
-/* ---- the hash cache, loaded once per run ---- */
-
-/* Rows under the tree's root, in an open-addressing table by path. */
-struct hcmap {
-	struct hcrow {
-		char		*path;
-		struct cas_stat	 st;
-		char		 hash[CAS_HASH_HEXLEN + 1];
-	}		*v;
-	size_t		 n, cap;
-};
-
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static void
-hcmap_add(void *arg, const char *path, const struct cas_stat *st,
-    const char *hash)
-{
-	struct hcmap *m = arg;
-	size_t i;
-
-	if (2 * (m->n + 1) > m->cap) {
-		struct hcmap old = *m;
-
-		m->cap = m->cap ? m->cap * 2 : 1024;
-		m->v = xcalloc(m->cap, sizeof(*m->v));
-		m->n = 0;
-		for (size_t k = 0; k < old.cap; k++) {
-			if (old.v[k].path == NULL)
-				continue;
-			for (i = str_hash(old.v[k].path) & (m->cap - 1);
-			    m->v[i].path != NULL; i = (i + 1) & (m->cap - 1))
-				;
-			m->v[i] = old.v[k];
-			m->n++;
-		}
-		free(old.v);
-	}
-	for (i = str_hash(path) & (m->cap - 1); m->v[i].path != NULL;
-	    i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->v[i].path, path) == 0)
-			return;
-	m->v[i].path = xstrdup(path);
-	m->v[i].st = *st;
-	memcpy(m->v[i].hash, hash, CAS_HASH_HEXLEN + 1);
-	m->n++;
-}
-
-/* The cached hash if the row matches st exactly, else NULL.  Read-only. */
-static const char *
-hcmap_get(const struct hcmap *m, const char *path, const struct cas_stat *st)
-{
-	size_t i;
-
-	if (m->cap == 0)
-		return NULL;
-	for (i = str_hash(path) & (m->cap - 1); m->v[i].path != NULL;
-	    i = (i + 1) & (m->cap - 1)) {
-		const struct hcrow *r = &m->v[i];
-
-		if (strcmp(r->path, path) != 0)
-			continue;
-		if (r->st.size == st->size && r->st.mtime_ns == st->mtime_ns &&
-		    r->st.ctime_ns == st->ctime_ns && r->st.ino == st->ino)
-			return r->hash;
-		return NULL;
-	}
-	return NULL;
-}
-
-static void
-hcmap_release(struct hcmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->v[i].path);
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
-
 /* ---- walking and hashing in parallel ---- */
 
 /*
  * Workers share a stack of tasks: read a directory (pushing a task for
- * each subdirectory and one per batch of other entries), or handle a batch
- * of entries of one directory (stat, look up, hash, store).  Batches let a
- * single huge directory spread over every worker.  Each file is opened
- * relative to its directory's fd, which stays open while batches of it are
- * pending (reference count).
+ * each subdirectory and one per batch of its other entries), or handle a
+ * batch of entries of one directory (stat, look up, hash, store).  Batches
+ * let a single huge directory spread over every worker.  A directory's fd,
+ * its cache record and its entry array stay while tasks of it are pending
+ * (reference count); the last one finishes the directory: closes the fd,
+ * queues its new cache record if anything changed, and sorts its children.
  */
-#define BATCH	64
+#define BATCH		64
+#define FLUSH_ENTRIES	16384	/* cache entries per write transaction */
+
+enum { FE_NONE, FE_FILE };
+
+/* A directory entry other than a subdirectory. */
+struct fent {
+	size_t		 nameoff;	/* into the directory's names */
+	unsigned char	 dtype;		/* from readdir */
+	unsigned char	 state;		/* FE_NONE: not recorded */
+	unsigned char	 cached;	/* hash from the hash cache */
+	unsigned char	 fresh;		/* hashed now: for the cache */
+	struct cas_stat	 st;
+	int64_t		 hashed_at;
+	unsigned char	 hash[CAS_HASH_BINLEN];
+};
 
 struct dnode {
-	struct dnode	*parent;	/* ancestors, for symlink cycles */
-	dev_t		 dev;
-	ino_t		 ino;
-	char		*rel;		/* "" for the root */
-	int		 fd;
-	int		 refs;		/* under the queue mutex */
-	struct dnode	*all;		/* every node, freed at the end */
+	struct dnode	 *parent;	/* ancestors, for symlink cycles */
+	dev_t		  dev;
+	ino_t		  ino;
+	char		 *rel;		/* "" for the root */
+	char		 *name;		/* to open it (the root: absolute) */
+	int		  follow;	/* a symbolic link to it was followed */
+	char		 *key;		/* name + "/": its order in the parent */
+	const char	 *bad;		/* why its paths cannot be recorded */
+	int		  fd;
+	int		  refs;		/* under the queue mutex */
+	struct cas_hcdir *rec;		/* its hash cache record, or NULL */
+	char		 *names;	/* NUL-terminated names of fe[] */
+	struct fent	 *fe;
+	size_t		  nfe;
+	struct dnode	**subs;		/* subdirectories (under j->mu) */
+	size_t		  nsubs, subs_alloc;
+	uint32_t	 *order;	/* children in canonical order: i < nfe
+					   is fe[i], else subs[i - nfe] */
+	size_t		  norder;
+	struct dnode	 *all;		/* every node, freed at the end */
 };
 
 struct task {
 	struct dnode	*dir;
-	int		 readdir;	/* 1: read dir; 0: handle names */
-	char		*names;		/* NUL-separated */
-	size_t		 n;
+	int		 readdir;	/* 1: read dir; 0: handle fe[lo, hi) */
+	size_t		 lo, hi;
 	struct task	*next;
-};
-
-struct item {
-	char		*rel;		/* points into abs */
-	char		*abs;
-	struct cas_stat	 st;
-	char		 hash[CAS_HASH_HEXLEN + 1];
-	int64_t		 hashed_at;
-	int		 hashed;	/* 1: add to the hash cache */
-};
-
-struct items {
-	struct item	*v;
-	size_t		 n, alloc;
 };
 
 /* Hashes already being stored by this run (each content is stored once). */
@@ -242,20 +188,42 @@ struct claims {
 	size_t		  n, cap;
 };
 
+/* Cache records loaded at the start, by directory (sorted by rel). */
+struct recmap {
+	struct recent {
+		char		 *rel;
+		struct cas_hcdir *rec;
+	}		*v;
+	size_t		 n, alloc;
+};
+
+/* Directory records waiting to be written to the cache. */
+struct pending {
+	struct pitem {
+		char		*dir;	/* absolute */
+		struct cas_hcrec rec;
+	}		*v;
+	size_t		 n, alloc, entries;
+};
+
 struct hashjob {
 	char			*root;		/* realpath of the tree */
 	const struct cas_store	*store;		/* NULL: snapshot only */
 	const struct cas_opts	*opts;
-	struct hcmap		 cache;
+	struct recmap		 recs;
 	struct claims		 claims;
-	pthread_mutex_t		 mu;		/* queue, dnodes */
+	pthread_mutex_t		 mu;		/* queue, dnodes, recs */
 	pthread_cond_t		 cv;
 	struct task		*queue;
 	size_t			 pending;	/* queued + running tasks */
+	atomic_int		 noatime;	/* O_NOATIME, until refused */
 	struct dnode		*dirs;
+	struct dnode		*top;
 	char			**bufs;		/* per worker */
-	struct items		*items;		/* per worker */
 	struct cas_stats	*wstats;	/* per worker */
+	pthread_mutex_t		 wmu;		/* writes */
+	struct pending		 writes;
+	int			 cache_failed;
 	struct cas_progress	 prog;
 	struct errs		*errs;
 };
@@ -326,7 +294,179 @@ claims_take(struct claims *c, const char *hash)
 	return fresh;
 }
 
-/* Queues a task; called with j->mu held or not (locks itself). */
+/* ---- the hash cache's records ---- */
+
+/* "<root>/<rel>" of a directory ("<root>" for the root) into b. */
+static void
+dir_abs(const char *root, const char *rel, struct buf *b)
+{
+	buf_reset(b);
+	buf_adds(b, root);
+	if (*rel != '\0') {
+		if (b->len == 0 || b->s[b->len - 1] != '/')
+			buf_addch(b, '/');
+		buf_adds(b, rel);
+	}
+}
+
+struct recload {
+	struct recmap	*map;
+	const char	*root;
+	size_t		 rootlen;
+};
+
+static void
+recmap_add(void *arg, const char *dir, struct cas_hcdir *rec)
+{
+	struct recload *l = arg;
+	struct recmap *m = l->map;
+	const char *rel;
+
+	if (strncmp(dir, l->root, l->rootlen) != 0) {
+		cas_hcdir_free(rec);
+		return;
+	}
+	rel = dir + l->rootlen;
+	if (*rel == '/')
+		rel++;
+	ALLOC_GROW(m->v, m->n + 1, m->alloc);
+	m->v[m->n].rel = xstrdup(rel);
+	m->v[m->n].rec = rec;
+	m->n++;
+}
+
+static int
+recent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct recent *)a)->rel,
+	    ((const struct recent *)b)->rel);
+}
+
+/* Takes the record of rel out of the map (NULL if none); under j->mu. */
+static struct cas_hcdir *
+recmap_take(struct recmap *m, const char *rel)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(rel, m->v[mid].rel);
+
+		if (c == 0) {
+			struct cas_hcdir *r = m->v[mid].rec;
+
+			m->v[mid].rec = NULL;
+			return r;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static void
+recmap_release(struct recmap *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].rel);
+		cas_hcdir_free(m->v[i].rec);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Writes the queued records in one transaction. */
+static void
+pending_write(struct hashjob *j, struct pending *p)
+{
+	const char **dirs;
+	struct cas_hcrec *recs;
+	char *err = NULL;
+
+	if (p->n == 0)
+		return;
+	dirs = xmalloc(p->n * sizeof(*dirs));
+	recs = xmalloc(p->n * sizeof(*recs));
+	for (size_t i = 0; i < p->n; i++) {
+		dirs[i] = p->v[i].dir;
+		recs[i] = p->v[i].rec;
+	}
+	if (cas_hashcache_put_recs(j->opts->hc, dirs, recs, p->n, &err) == -1) {
+		pthread_mutex_lock(&j->wmu);
+		if (!j->cache_failed)
+			log_warnx("%s", err);	/* a cache failure is not fatal */
+		j->cache_failed = 1;
+		pthread_mutex_unlock(&j->wmu);
+		free(err);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].dir);
+		cas_hcrec_release(&p->v[i].rec);
+	}
+	free(dirs);
+	free(recs);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Queues d's new record if it differs from the cached one: any entry
+ * hashed now (and not racy), or a cached entry that is gone.
+ */
+static void
+queue_record(struct hashjob *j, struct dnode *d)
+{
+	struct pending flush;
+	struct cas_hcrec rec;
+	struct buf abs = BUF_INIT;
+	size_t hits = 0, fresh = 0, had;
+
+	had = d->rec != NULL ? cas_hcdir_count(d->rec) : 0;
+	for (size_t i = 0; i < d->nfe; i++) {
+		const struct fent *f = &d->fe[i];
+
+		if (f->state != FE_FILE)
+			continue;
+		if (f->cached)
+			hits++;
+		else if (f->fresh && !cas_hashcache_racy_ns(f->st.mtime_ns,
+		    f->hashed_at))
+			fresh++;
+	}
+	if (fresh == 0 && hits == had)
+		return;		/* the record is up to date */
+	cas_hcrec_init(&rec);
+	for (size_t i = 0; i < d->nfe; i++) {
+		const struct fent *f = &d->fe[i];
+
+		if (f->state != FE_FILE || !(f->cached || (f->fresh &&
+		    !cas_hashcache_racy_ns(f->st.mtime_ns, f->hashed_at))))
+			continue;
+		cas_hcrec_add(&rec, d->names + f->nameoff,
+		    strlen(d->names + f->nameoff), &f->st, f->hash);
+	}
+	dir_abs(j->root, d->rel, &abs);
+	memset(&flush, 0, sizeof(flush));
+	pthread_mutex_lock(&j->wmu);
+	ALLOC_GROW(j->writes.v, j->writes.n + 1, j->writes.alloc);
+	j->writes.v[j->writes.n].dir = buf_detach(&abs, NULL);
+	j->writes.v[j->writes.n].rec = rec;
+	j->writes.n++;
+	j->writes.entries += rec.n + 1;
+	if (j->writes.entries >= FLUSH_ENTRIES) {
+		flush = j->writes;
+		memset(&j->writes, 0, sizeof(j->writes));
+	}
+	pthread_mutex_unlock(&j->wmu);
+	pending_write(j, &flush);
+	buf_release(&abs);
+}
+
+/* ---- directories ---- */
+
+/* Queues a task. */
 static void
 push_task(struct hashjob *j, struct task *t)
 {
@@ -340,96 +480,178 @@ push_task(struct hashjob *j, struct task *t)
 	pthread_mutex_unlock(&j->mu);
 }
 
-/* Drops a reference to a directory; the last one closes its fd. */
+struct okey {
+	const char	*key;
+	uint32_t	 idx;
+};
+
+static int
+okey_cmp(const void *a, const void *b)
+{
+	return cas_path_cmp(((const struct okey *)a)->key,
+	    ((const struct okey *)b)->key);
+}
+
+/*
+ * d is complete (every task of it done): close its fd, queue its cache
+ * record, sort its children into canonical order.  Files sort by name,
+ * subdirectories by name + "/", which orders the paths below them as the
+ * manifest orders whole paths (by UTF-16 code units).
+ */
+static void
+dir_finish(struct hashjob *j, struct dnode *d)
+{
+	struct okey *keys;
+	size_t n = 0;
+
+	if (d->fd != -1)
+		close(d->fd);
+	d->fd = -1;
+	if (j->opts->hc != NULL)
+		queue_record(j, d);
+	cas_hcdir_free(d->rec);
+	d->rec = NULL;
+
+	keys = xmalloc((d->nfe + d->nsubs + 1) * sizeof(*keys));
+	for (size_t i = 0; i < d->nfe; i++) {
+		if (d->fe[i].state != FE_FILE)
+			continue;
+		keys[n].key = d->names + d->fe[i].nameoff;
+		keys[n++].idx = (uint32_t)i;
+	}
+	for (size_t i = 0; i < d->nsubs; i++) {
+		keys[n].key = d->subs[i]->key;
+		keys[n++].idx = (uint32_t)(d->nfe + i);
+	}
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), okey_cmp);
+	d->order = xmalloc((n ? n : 1) * sizeof(*d->order));
+	for (size_t i = 0; i < n; i++)
+		d->order[i] = keys[i].idx;
+	d->norder = n;
+	free(keys);
+}
+
+/* Drops a reference to a directory; the last one finishes it. */
 static void
 dir_unref(struct hashjob *j, struct dnode *d)
 {
-	int close_it;
+	int last;
 
 	pthread_mutex_lock(&j->mu);
-	close_it = --d->refs == 0;
+	last = --d->refs == 0;
 	pthread_mutex_unlock(&j->mu);
-	if (close_it) {
-		close(d->fd);
-		d->fd = -1;
-	}
+	if (last)
+		dir_finish(j, d);
 }
 
-/* Opens and queues a directory (parent's fd + name), refusing cycles. */
+/* Why a name cannot be part of a manifest path under d, or NULL. */
+static const char *
+name_error(const struct dnode *d, const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+
+	if (d == NULL || *d->rel == '\0')	/* first component */
+		return cas_manifest_path_error(name);
+	for (; *s != '\0'; s++)
+		if (*s >= 0x80)
+			return cas_utf8_valid(name, strlen(name)) ? NULL :
+			    "is not valid UTF-8";
+	return NULL;
+}
+
+/*
+ * Queues a directory (parent's fd + name; the root has no parent and name
+ * is its absolute path).  It is opened by its readdir task, not now, so a
+ * directory with many subdirectories does not hold a descriptor for each
+ * (tasks run newest first: open descriptors stay about one per level); the
+ * parent keeps its own open until then (a reference).
+ */
 static void
 add_dir(struct hashjob *j, struct dnode *parent, const char *name,
-    const char *rel, int follow, int worker)
+    int follow)
 {
 	struct dnode *d;
-	struct stat st;
-	int fd;
+	struct task *t;
 
-	fd = openat(parent ? parent->fd : AT_FDCWD, name, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-	if (fd == -1 || fstat(fd, &st) == -1) {
-		errs_add(j->errs, "cannot open directory '%s/%s': %s", j->root,
-		    rel, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	for (struct dnode *a = parent; a != NULL; a = a->parent) {
-		if (a->dev == st.st_dev && a->ino == st.st_ino) {
-			log_warnx("skipping '%s/%s': symbolic link cycle", j->root,
-			    rel);
-			j->wstats[worker].skipped_entries++;
-			close(fd);
-			return;
-		}
-	}
 	d = xcalloc(1, sizeof(*d));
 	d->parent = parent;
-	d->dev = st.st_dev;
-	d->ino = st.st_ino;
-	d->rel = xstrdup(rel);
-	d->fd = fd;
+	d->rel = parent == NULL ? xstrdup("") : *parent->rel == '\0' ?
+	    xstrdup(name) : xasprintf("%s/%s", parent->rel, name);
+	d->name = xstrdup(name);
+	d->follow = follow;
+	d->key = parent ? xasprintf("%s/", name) : NULL;
+	d->bad = parent == NULL ? NULL : parent->bad ? parent->bad :
+	    name_error(parent, name);
+	d->fd = -1;
 	d->refs = 1;	/* the readdir task's */
 	pthread_mutex_lock(&j->mu);
 	d->all = j->dirs;
 	j->dirs = d;
+	if (j->opts->hc != NULL)
+		d->rec = recmap_take(&j->recs, d->rel);
+	if (parent != NULL) {
+		ALLOC_GROW(parent->subs, parent->nsubs + 1, parent->subs_alloc);
+		parent->subs[parent->nsubs++] = d;
+		parent->refs++;		/* until d is open */
+	} else
+		j->top = d;
 	pthread_mutex_unlock(&j->mu);
-	{
-		struct task *t = xcalloc(1, sizeof(*t));
+	t = xcalloc(1, sizeof(*t));
+	t->dir = d;
+	t->readdir = 1;
+	push_task(j, t);
+}
 
-		t->dir = d;
-		t->readdir = 1;
-		push_task(j, t);
+/* Opens d, refusing symbolic link cycles; 0, or -1 (d stays empty). */
+static int
+open_dir(struct hashjob *j, struct dnode *d, int worker)
+{
+	struct dnode *parent = d->parent;
+	struct stat st;
+	int fd;
+
+	fd = openat(parent ? parent->fd : AT_FDCWD, d->name, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC | (d->follow ? 0 : O_NOFOLLOW));
+	if (parent != NULL)
+		dir_unref(j, parent);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		errs_add(j->errs, "cannot open directory '%s/%s': %s", j->root,
+		    d->rel, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
 	}
-}
-
-/* "a" "/" "b" without printf (this runs once per file) */
-static char *
-concat3(const char *a, const char *sep, const char *b)
-{
-	size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
-	char *r = xmalloc(la + ls + lb + 1);
-
-	memcpy(r, a, la);
-	memcpy(r + la, sep, ls);
-	memcpy(r + la + ls, b, lb + 1);
-	return r;
-}
-
-static char *
-join_rel(const char *dir, const char *name)
-{
-	return concat3(dir, *dir ? "/" : "", name);
+	for (struct dnode *a = parent; a != NULL; a = a->parent) {
+		if (a->dev == st.st_dev && a->ino == st.st_ino) {
+			log_warnx("skipping '%s/%s': symbolic link cycle", j->root,
+			    d->rel);
+			j->wstats[worker].skipped_entries++;
+			close(fd);
+			return -1;
+		}
+	}
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	d->fd = fd;
+	return 0;
 }
 
 static void
 read_dir(struct hashjob *j, struct dnode *d, int worker)
 {
-	struct task *batch = NULL;
 	struct buf names = BUF_INIT;
 	struct dirent *de;
+	size_t alloc = 0;
 	DIR *dp;
-	int fd2 = dup(d->fd);
+	int fd2;
 
+	if (open_dir(j, d, worker) == -1)
+		return;
+	/* decode the cache record now: this directory's batches share it */
+	if (d->rec != NULL)
+		cas_hcdir_decode(d->rec);
+	fd2 = dup(d->fd);
 	if (fd2 == -1 || (dp = fdopendir(fd2)) == NULL) {
 		errs_add(j->errs, "cannot read directory '%s/%s': %s", j->root,
 		    d->rel, strerror(errno));
@@ -439,99 +661,110 @@ read_dir(struct hashjob *j, struct dnode *d, int worker)
 	}
 	while ((errno = 0, de = readdir(dp)) != NULL) {
 		const char *name = de->d_name;
+		struct fent *f;
 
 		if (name[0] == '.' && (name[1] == '\0' ||
 		    (name[1] == '.' && name[2] == '\0')))
 			continue;
 		if (de->d_type == DT_DIR) {
-			char *rel = join_rel(d->rel, name);
-
-			add_dir(j, d, name, rel, 0, worker);
-			free(rel);
+			add_dir(j, d, name, 0);
 			continue;
 		}
-		if (batch == NULL) {
-			batch = xcalloc(1, sizeof(*batch));
-			batch->dir = d;
-		}
+		ALLOC_GROW(d->fe, d->nfe + 1, alloc);
+		f = &d->fe[d->nfe++];
+		memset(f, 0, sizeof(*f));
+		f->nameoff = names.len;
+		f->dtype = de->d_type;
 		buf_add(&names, name, strlen(name) + 1);
-		if (++batch->n == BATCH) {
-			batch->names = buf_detach(&names, NULL);
-			push_task(j, batch);
-			batch = NULL;
-		}
 	}
 	if (errno != 0)
 		errs_add(j->errs, "cannot read directory '%s/%s': %s", j->root,
 		    d->rel, strerror(errno));
-	if (batch != NULL) {
-		batch->names = buf_detach(&names, NULL);
-		push_task(j, batch);
-	}
-	buf_release(&names);
 	closedir(dp);
+	d->names = buf_detach(&names, NULL);
+	for (size_t lo = 0; lo < d->nfe; lo += BATCH) {
+		struct task *t = xcalloc(1, sizeof(*t));
+
+		t->dir = d;
+		t->lo = lo;
+		t->hi = lo + BATCH < d->nfe ? lo + BATCH : d->nfe;
+		push_task(j, t);
+	}
 }
 
-/* Reads the whole (small) file into buf; returns the length or -1. */
-static ssize_t
-read_small(int fd, char *buf, size_t bufsz)
+/* ---- files ---- */
+
+/* "<root>/<rel>/<name>" for messages, into b. */
+static const char *
+file_abs(struct hashjob *j, const struct dnode *d, const char *name,
+    struct buf *b)
 {
-	size_t got = 0;
-
-	while (got < bufsz) {
-		ssize_t r = read(fd, buf + got, bufsz - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return (ssize_t)got;
-		got += (size_t)r;
-	}
-	/* full buffer: the file grew beyond the small-file size */
-	errno = EFBIG;
-	return -1;
+	dir_abs(j->root, d->rel, b);
+	if (b->len == 0 || b->s[b->len - 1] != '/')
+		buf_addch(b, '/');
+	buf_adds(b, name);
+	return b->s;
 }
 
 static int
-open_item(struct dnode *d, const char *name, int follow)
+open_flags(struct hashjob *j, int follow)
 {
-	return openat(d->fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-	    (follow ? 0 : O_NOFOLLOW));
+	return O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    (follow ? 0 : O_NOFOLLOW) |
+	    (atomic_load_explicit(&j->noatime, memory_order_relaxed) ?
+	    O_NOATIME : 0);
+}
+
+/* openat(), dropping O_NOATIME for good once it is refused (not ours). */
+static int
+open_file(struct hashjob *j, struct dnode *d, const char *name, int follow)
+{
+	int fd, fl = open_flags(j, follow);
+
+	fd = openat(d->fd, name, fl);
+	if (fd == -1 && errno == EPERM && (fl & O_NOATIME)) {
+		atomic_store(&j->noatime, 0);
+		fd = openat(d->fd, name, fl & ~O_NOATIME);
+	}
+	return fd;
 }
 
 /*
- * Makes sure the object for it (hash known) is in the store.  data is the
+ * Makes sure the object for f (hash known) is in the store.  data is the
  * file's content if in memory; else fd (or, if -1, the file is opened).
  */
 static int
-ensure_stored(struct hashjob *j, struct item *it, struct dnode *d,
-    const char *name, int follow, int fd, const char *data, int worker)
+ensure_stored(struct hashjob *j, struct dnode *d, struct fent *f,
+    int follow, int fd, const char *data, int worker)
 {
 	struct cas_stats *ws = &j->wstats[worker];
-	char *err = NULL, got[CAS_HASH_HEXLEN + 1];
+	const char *name = d->names + f->nameoff;
+	char *err = NULL, got[CAS_HASH_HEXLEN + 1], hex[CAS_HASH_HEXLEN + 1];
+	struct buf abs = BUF_INIT;
 	int have, rc, own = 0;
 
-	if (!claims_take(&j->claims, it->hash)) {
+	cas_hash_bin_to_hex(f->hash, hex);
+	if (!claims_take(&j->claims, hex)) {
 		/* another file of this tree has the same content */
 		ws->present_files++;
 		return 0;
 	}
-	have = cas_store_has(j->store, it->hash, it->st.size);
+	have = cas_store_has(j->store, hex, f->st.size);
 	if (have == 1 && j->opts->verify) {
 		/* not the worker buffer: it may hold the file's data */
 		char *vbuf = xmalloc(65536);
 
-		rc = cas_store_verify(j->store, it->hash, vbuf, 65536, &err);
+		rc = cas_store_verify(j->store, hex, vbuf, 65536, &err);
 		free(vbuf);
 		if (rc == CAS_ECORRUPT) {
-			log_warnx("%s; storing it again from '%s'", err, it->abs);
+			log_warnx("%s; storing it again from '%s'", err,
+			    file_abs(j, d, name, &abs));
 			have = 0;
 			ws->repaired_files++;
 		} else if (rc != 0) {
 			errs_add(j->errs, "%s", err);
 			free(err);
+			buf_release(&abs);
 			return -1;
 		}
 		free(err);
@@ -539,18 +772,20 @@ ensure_stored(struct hashjob *j, struct item *it, struct dnode *d,
 	}
 	if (have == 1) {
 		ws->present_files++;
+		buf_release(&abs);
 		return 0;
 	}
 	if (have == -1) {
 		errs_add(j->errs, "cannot check store '%s' for %s: %s",
-		    j->store->root, it->hash, strerror(errno));
+		    j->store->root, hex, strerror(errno));
+		buf_release(&abs);
 		return -1;
 	}
 	if (data != NULL)
-		rc = cas_store_put_mem(j->store, data, it->st.size, it->hash, &err);
+		rc = cas_store_put_mem(j->store, data, f->st.size, hex, &err);
 	else {
 		if (fd == -1) {
-			fd = open_item(d, name, follow);
+			fd = open_file(j, d, name, follow);
 			own = 1;
 		}
 		if (fd == -1 || lseek(fd, 0, SEEK_SET) == -1) {
@@ -558,195 +793,232 @@ ensure_stored(struct hashjob *j, struct item *it, struct dnode *d,
 			rc = -1;
 		} else
 			rc = cas_store_put_fd(j->store, fd, j->bufs[worker],
-			    CAS_IO_BUFSZ, it->hash, got, NULL, &err);
+			    CAS_IO_BUFSZ, hex, got, NULL, &err);
 		if (own && fd != -1)
 			close(fd);
 	}
 	if (rc != 0) {
-		errs_add(j->errs, "cannot upload '%s': %s", it->abs, err);
+		errs_add(j->errs, "cannot upload '%s': %s",
+		    file_abs(j, d, name, &abs), err);
 		free(err);
+		buf_release(&abs);
 		return -1;
 	}
 	ws->stored_files++;
-	ws->stored_bytes += it->st.size;
+	ws->stored_bytes += f->st.size;
+	buf_release(&abs);
 	return 0;
+}
+
+/* read() until len bytes or end of file; the count, or -1. */
+static ssize_t
+read_upto(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
 }
 
 /*
- * Hashes an open regular file whose walk-time stat is in it->st.  A small
- * file that did not change is read once (size + 1 bytes) and checked with
- * one fstat: getting exactly the size it still has afterwards, with the
- * walk's mtime, ctime and inode, means we read all of it as it was.
+ * Hashes the open regular file fd, whose fstat() is in *before, into f.
+ * A small file is read with one read() of size + 1 bytes: getting exactly
+ * size bytes, with the same size, mtime, ctime and inode afterwards, means
+ * we read all of it as it was.  A file that changes while it is read is
+ * tried again a few times, then reported.  *datap is the content when it
+ * is in the worker's buffer, else NULL.
  */
 static int
-hash_open_file(struct hashjob *j, struct item *it, int fd, int worker,
-    const char **datap)
+hash_open_file(struct hashjob *j, struct dnode *d, struct fent *f, int fd,
+    struct cas_stat *before, int worker, const char **datap)
 {
 	struct cas_stats *ws = &j->wstats[worker];
 	char *buf = j->bufs[worker];
-	struct cas_stat before = it->st, now;
+	const char *name = d->names + f->nameoff;
+	struct buf abs = BUF_INIT;
+	struct cas_stat now;
 	struct stat st;
-	ssize_t len = -1;
 	uint64_t n = 0;
 
 	*datap = NULL;
-	it->hashed_at = cas_now_ns();
-	if (before.size < CAS_IO_BUFSZ) {
-		size_t want = before.size + 1, got = 0;
+	for (int tries = 0; tries < 3; tries++) {
+		f->hashed_at = cas_now_ns();
+		if (before->size < CAS_IO_BUFSZ) {
+			ssize_t r;
 
-		while (got < want) {
-			ssize_t r = read(fd, buf + got, want - got);
-
+			if (tries > 0 && lseek(fd, 0, SEEK_SET) == -1)
+				goto fail;
+			r = read(fd, buf, (size_t)before->size + 1);
 			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-		}
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-			stat_to_cas(&st, &now);
-			if (got == now.size && now.size == before.size &&
-			    now.mtime_ns == before.mtime_ns &&
-			    now.ctime_ns == before.ctime_ns &&
-			    now.ino == before.ino) {
-				cas_hash_mem(buf, got, it->hash);
-				ws->hashed_files++;
-				ws->hashed_bytes += got;
-				*datap = buf;
-				return 0;
+				r = 0;
+			if (r >= 0 && (uint64_t)r < before->size) {
+				/* a short read: go on until the end */
+				ssize_t r2 = read_upto(fd, buf + r,
+				    (size_t)(before->size + 1 - (uint64_t)r));
+
+				r = r2 < 0 ? -1 : r + r2;
 			}
+			if (r < 0)
+				goto fail;
+			n = (uint64_t)r;
+		} else {
+			char hex[CAS_HASH_HEXLEN + 1];
+
+			/* big: streamed in CAS_IO_BUFSZ reads (copying from
+			 * the page cache costs more than hashing) */
+			if ((tries > 0 && lseek(fd, 0, SEEK_SET) == -1) ||
+			    cas_hash_fd(fd, buf, CAS_IO_BUFSZ, hex, &n) == -1)
+				goto fail;
+			cas_hash_hex_to_bin(hex, f->hash);
 		}
-		if (lseek(fd, 0, SEEK_SET) == -1)
+		if (fstat(fd, &st) == -1)
 			goto fail;
+		if (!S_ISREG(st.st_mode)) {
+			errs_add(j->errs, "'%s' is no longer a regular file",
+			    file_abs(j, d, name, &abs));
+			buf_release(&abs);
+			return -1;
+		}
+		stat_to_cas(&st, &now);
+		if (n == now.size && cas_stat_eq(&now, before)) {
+			if (before->size < CAS_IO_BUFSZ) {
+				cas_hash_mem_bin(buf, (size_t)n, f->hash);
+				*datap = buf;
+			}
+			f->st = now;
+			ws->hashed_files++;
+			ws->hashed_bytes += n;
+			return 0;
+		}
+		*before = now;	/* changed meanwhile: once more */
 	}
-	/* the general path: fstat, read, fstat again */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		errs_add(j->errs, "'%s' is no longer a regular file", it->abs);
-		return -1;
-	}
-	stat_to_cas(&st, &it->st);
-	it->hashed_at = cas_now_ns();
-	if ((uint64_t)st.st_size < CAS_IO_BUFSZ) {
-		len = read_small(fd, buf, CAS_IO_BUFSZ);
-		if (len >= 0) {
-			cas_hash_mem(buf, (size_t)len, it->hash);
-			n = (uint64_t)len;
-			*datap = buf;
-		} else if (errno != EFBIG)
-			goto fail;
-	}
-	if (len < 0 && (lseek(fd, 0, SEEK_SET) == -1 ||
-	    cas_hash_fd(fd, buf, CAS_IO_BUFSZ, it->hash, &n) == -1))
-		goto fail;
-	stat_to_cas(&st, &before);
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	stat_to_cas(&st, &now);
-	if (now.size != before.size || n != now.size ||
-	    now.mtime_ns != before.mtime_ns) {
-		errs_add(j->errs, "'%s' changed while it was being read", it->abs);
-		return -1;
-	}
-	ws->hashed_files++;
-	ws->hashed_bytes += n;
-	return 0;
+	errs_add(j->errs, "'%s' changed while it was being read",
+	    file_abs(j, d, name, &abs));
+	buf_release(&abs);
+	return -1;
 fail:
-	errs_add(j->errs, "cannot read '%s': %s", it->abs, strerror(errno));
+	errs_add(j->errs, "cannot read '%s': %s", file_abs(j, d, name, &abs),
+	    strerror(errno));
+	buf_release(&abs);
 	return -1;
 }
 
+/* Hashes (and stores) the open regular file fd; f->state set on success. */
 static void
-handle_file(struct hashjob *j, struct dnode *d, const char *name,
+take_file(struct hashjob *j, struct dnode *d, struct fent *f, int fd,
     const struct stat *st, int follow, int worker)
 {
-	struct items *iv = &j->items[worker];
-	struct cas_stats *ws = &j->wstats[worker];
-	const char *why, *cached, *data;
-	struct item *it;
-	char *rel = join_rel(d->rel, name);
-	int fd;
+	struct cas_stat before;
+	const char *data;
 
-	if ((why = cas_manifest_path_error(rel)) != NULL) {
-		errs_add(j->errs, "cannot record '%s/%s': the path %s", j->root,
-		    rel, why);
-		free(rel);
-		return;
+	stat_to_cas(st, &before);
+	f->st = before;
+	if (hash_open_file(j, d, f, fd, &before, worker, &data) == 0) {
+		f->state = FE_FILE;
+		if (j->store == NULL ||
+		    ensure_stored(j, d, f, follow, fd, data, worker) == 0)
+			f->fresh = 1;
 	}
-	ALLOC_GROW(iv->v, iv->n + 1, iv->alloc);
-	it = &iv->v[iv->n++];
-	memset(it, 0, sizeof(*it));
-	it->abs = concat3(j->root, "/", rel);
-	it->rel = it->abs + strlen(j->root) + 1;
-	free(rel);
-	stat_to_cas(st, &it->st);
-	cached = hcmap_get(&j->cache, it->abs, &it->st);
-	if (cached != NULL) {
-		memcpy(it->hash, cached, CAS_HASH_HEXLEN + 1);
+}
+
+/* Stats, looks up, hashes and stores one entry of d. */
+static void
+handle_entry(struct hashjob *j, struct dnode *d, struct fent *f, int worker)
+{
+	const char *name = d->names + f->nameoff, *why;
+	struct cas_stats *ws = &j->wstats[worker];
+	struct cas_stat cs;
+	struct buf abs = BUF_INIT;
+	struct stat st;
+	int fd, follow = 0;
+
+	if ((why = d->bad) != NULL || (why = name_error(d, name)) != NULL) {
+		errs_add(j->errs, "cannot record '%s': the path %s",
+		    file_abs(j, d, name, &abs), why);
+		goto out;
+	}
+	if (f->dtype == DT_REG && d->rec == NULL) {
+		/* nothing to look up: open, fstat, read, fstat, close */
+		fd = open_file(j, d, name, 0);
+		if (fd != -1) {
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+				take_file(j, d, f, fd, &st, 0, worker);
+				close(fd);
+				goto out;
+			}
+			close(fd);	/* changed type since readdir */
+		}
+	}
+	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT) {	/* removed since readdir */
+			log_warnx("skipping '%s': it vanished",
+			    file_abs(j, d, name, &abs));
+			ws->skipped_entries++;
+			goto out;
+		}
+		errs_add(j->errs, "cannot stat '%s': %s",
+		    file_abs(j, d, name, &abs), strerror(errno));
+		goto out;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		follow = 1;
+		if (fstatat(d->fd, name, &st, 0) == -1) {
+			log_warnx("skipping symbolic link '%s': %s",
+			    file_abs(j, d, name, &abs), strerror(errno));
+			ws->skipped_entries++;
+			goto out;
+		}
+	}
+	if (S_ISDIR(st.st_mode)) {
+		add_dir(j, d, name, follow);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("skipping '%s': not a regular file",
+		    file_abs(j, d, name, &abs));
+		ws->skipped_entries++;
+		goto out;
+	}
+	stat_to_cas(&st, &cs);
+	if (d->rec != NULL &&
+	    cas_hcdir_lookup(d->rec, name, strlen(name), &cs, f->hash)) {
+		f->st = cs;
+		f->state = FE_FILE;
+		f->cached = 1;
 		ws->cached_files++;
 		/* a cache hit never means "uploaded": check the store */
 		if (j->store != NULL)
-			ensure_stored(j, it, d, name, follow, -1, NULL, worker);
-		goto done;
+			ensure_stored(j, d, f, follow, -1, NULL, worker);
+		goto out;
 	}
-	fd = open_item(d, name, follow);
+	fd = open_file(j, d, name, follow);
 	if (fd == -1) {
-		errs_add(j->errs, "cannot open '%s': %s", it->abs, strerror(errno));
-		goto done;
+		errs_add(j->errs, "cannot open '%s': %s",
+		    file_abs(j, d, name, &abs), strerror(errno));
+		goto out;
 	}
-	if (hash_open_file(j, it, fd, worker, &data) == 0 &&
-	    (j->store == NULL ||
-	    ensure_stored(j, it, d, name, follow, fd, data, worker) == 0))
-		it->hashed = 1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		errs_add(j->errs, "'%s' is no longer a regular file",
+		    file_abs(j, d, name, &abs));
+		close(fd);
+		goto out;
+	}
+	take_file(j, d, f, fd, &st, follow, worker);
 	close(fd);
-done:
-	cas_progress_add(&j->prog, 1, it->st.size);
-}
-
-static void
-handle_names(struct hashjob *j, struct task *t, int worker)
-{
-	const char *name = t->names;
-	struct stat st;
-
-	for (size_t k = 0; k < t->n; k++, name += strlen(name) + 1) {
-		int follow = 0;
-
-		if (fstatat(t->dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno == ENOENT) {	/* removed since readdir */
-				log_warnx("skipping '%s/%s%s%s': it vanished",
-				    j->root, t->dir->rel, *t->dir->rel ? "/" : "",
-				    name);
-				j->wstats[worker].skipped_entries++;
-				continue;
-			}
-			errs_add(j->errs, "cannot stat '%s/%s%s%s': %s", j->root,
-			    t->dir->rel, *t->dir->rel ? "/" : "", name,
-			    strerror(errno));
-			continue;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			follow = 1;
-			if (fstatat(t->dir->fd, name, &st, 0) == -1) {
-				log_warnx("skipping symbolic link '%s/%s%s%s': %s",
-				    j->root, t->dir->rel, *t->dir->rel ? "/" : "",
-				    name, strerror(errno));
-				j->wstats[worker].skipped_entries++;
-				continue;
-			}
-		}
-		if (S_ISREG(st.st_mode))
-			handle_file(j, t->dir, name, &st, follow, worker);
-		else if (S_ISDIR(st.st_mode)) {
-			char *rel = join_rel(t->dir->rel, name);
-
-			add_dir(j, t->dir, name, rel, follow, worker);
-			free(rel);
-		} else {
-			log_warnx("skipping '%s/%s%s%s': not a regular file",
-			    j->root, t->dir->rel, *t->dir->rel ? "/" : "", name);
-			j->wstats[worker].skipped_entries++;
-		}
-	}
+out:
+	if (f->state == FE_FILE)
+		cas_progress_add(&j->prog, 1, f->st.size);
+	buf_release(&abs);
 }
 
 static void
@@ -769,10 +1041,11 @@ walk_worker(void *arg, size_t i, int worker)
 		pthread_mutex_unlock(&j->mu);
 		if (t->readdir)
 			read_dir(j, t->dir, worker);
-		else
-			handle_names(j, t, worker);
+		else {
+			for (size_t k = t->lo; k < t->hi; k++)
+				handle_entry(j, t->dir, &t->dir->fe[k], worker);
+		}
 		dir_unref(j, t->dir);
-		free(t->names);
 		free(t);
 		pthread_mutex_lock(&j->mu);
 		if (--j->pending == 0)
@@ -781,24 +1054,71 @@ walk_worker(void *arg, size_t i, int worker)
 	}
 }
 
-static int
-item_cmp(const void *a, const void *b)
+/* ---- the manifest, depth first in canonical order ---- */
+
+struct emit {
+	struct cas_manifest	*m;		/* entries into m, or */
+	struct buf		*json;		/* canonical bytes into json */
+	struct buf		 path;
+	const char		*root;
+	char			*err;
+	size_t			 n;
+	uint64_t		 total;
+};
+
+static void
+emit_dir(struct emit *e, const struct dnode *d)
 {
-	return strcmp(((const struct item *)a)->rel,
-	    ((const struct item *)b)->rel);
+	size_t base = e->path.len;
+
+	for (size_t k = 0; k < d->norder && e->err == NULL; k++) {
+		size_t i = d->order[k];
+
+		buf_truncate(&e->path, base);
+		if (i < d->nfe) {
+			const struct fent *f = &d->fe[i];
+			int64_t mtime_us = ns_to_us(f->st.mtime_ns);
+			char hex[CAS_HASH_HEXLEN + 1];
+
+			buf_adds(&e->path, d->names + f->nameoff);
+			if (mtime_us < 0) {
+				e->err = xasprintf("'%s/%s' has a modification "
+				    "time before 1970, which a manifest cannot "
+				    "hold", e->root, e->path.s);
+				break;
+			}
+			cas_hash_bin_to_hex(f->hash, hex);
+			if (e->json != NULL)
+				cas_manifest_write_entry(e->json, e->n == 0,
+				    e->path.s, hex, mtime_us, f->st.size);
+			else {
+				struct cas_file *cf = cas_manifest_add(e->m,
+				    e->path.s);
+
+				memcpy(cf->hash, hex, sizeof(hex));
+				cf->size = f->st.size;
+				cf->mtime_us = mtime_us;
+			}
+			e->n++;
+			e->total += f->st.size;
+		} else {
+			const struct dnode *s = d->subs[i - d->nfe];
+
+			buf_adds(&e->path, s->key);
+			emit_dir(e, s);
+		}
+	}
+	buf_truncate(&e->path, base);
 }
 
 static int
 tree_run(const char *dir, const struct cas_store *store,
-    const struct cas_opts *opts, struct cas_manifest *m, struct cas_stats *stats,
-    char **errp)
+    const struct cas_opts *opts, struct cas_manifest *m, struct buf *json,
+    struct cas_stats *stats, char **errp)
 {
 	struct errs errs;
 	struct hashjob j;
-	struct items all = { NULL, 0, 0 };
-	struct cas_hashcache_row *rows;
 	char *err = NULL;
-	size_t nrows = 0;
 	int nworkers, rc;
 
 	memset(stats, 0, sizeof(*stats));
@@ -812,26 +1132,35 @@ tree_run(const char *dir, const struct cas_store *store,
 		    strerror(errno));
 		return errs_finish(&errs, errp);
 	}
-	if (opts->hc != NULL && cas_hashcache_scan(opts->hc, j.root, hcmap_add,
-	    &j.cache, &err) == -1) {
-		log_warnx("%s", err);	/* hash everything instead */
-		free(err);
-		err = NULL;
+	if (opts->hc != NULL) {
+		struct recload l = { &j.recs, j.root, strlen(j.root) };
+
+		if (cas_hashcache_scan_dirs(opts->hc, j.root, recmap_add, &l,
+		    &err) == -1) {
+			log_warnx("%s", err);	/* hash everything instead */
+			free(err);
+			err = NULL;
+		}
+		if (j.recs.n > 1)
+			qsort(j.recs.v, j.recs.n, sizeof(*j.recs.v), recent_cmp);
 	}
 	nworkers = opts->threads > 0 ? opts->threads : cas_ncpu();
+	atomic_init(&j.noatime, 1);
 	pthread_mutex_init(&j.mu, NULL);
+	pthread_mutex_init(&j.wmu, NULL);
 	pthread_cond_init(&j.cv, NULL);
 	claims_init(&j.claims);
 	j.bufs = xcalloc((size_t)nworkers, sizeof(*j.bufs));
 	for (int k = 0; k < nworkers; k++)
 		j.bufs[k] = xmalloc(CAS_IO_BUFSZ);
-	j.items = xcalloc((size_t)nworkers, sizeof(*j.items));
 	j.wstats = xcalloc((size_t)nworkers, sizeof(*j.wstats));
 	cas_progress_init(&j.prog, store ? "uploading" : "hashing",
 	    opts->progress, 0, 0);
-	add_dir(&j, NULL, j.root, "", 1, 0);
+	add_dir(&j, NULL, j.root, 1);
 	cas_pool_run_each(nworkers, walk_worker, &j);
 	cas_progress_finish(&j.prog);
+	if (opts->hc != NULL)
+		pending_write(&j, &j.writes);
 
 	for (int k = 0; k < nworkers; k++) {
 		struct cas_stats *w = &j.wstats[k];
@@ -845,78 +1174,60 @@ tree_run(const char *dir, const struct cas_store *store,
 		stats->repaired_files += w->repaired_files;
 		stats->skipped_entries += w->skipped_entries;
 		free(j.bufs[k]);
-		ALLOC_GROW(all.v, all.n + j.items[k].n, all.alloc);
-		if (j.items[k].n > 0)
-			memcpy(all.v + all.n, j.items[k].v,
-			    j.items[k].n * sizeof(*all.v));
-		all.n += j.items[k].n;
-		free(j.items[k].v);
 	}
 	free(j.bufs);
-	free(j.items);
 	free(j.wstats);
 	claims_release(&j.claims);
 	pthread_mutex_destroy(&j.mu);
+	pthread_mutex_destroy(&j.wmu);
 	pthread_cond_destroy(&j.cv);
+	recmap_release(&j.recs);
+
+	for (struct dnode *d = j.dirs; d != NULL; d = d->all)
+		for (size_t i = 0; i < d->nfe; i++)
+			if (d->fe[i].state == FE_FILE) {
+				stats->files++;
+				stats->bytes += d->fe[i].st.size;
+			}
+	rc = errs_finish(&errs, errp);
+	if (rc == 0 && j.top != NULL) {
+		struct emit e = { m, json, BUF_INIT, j.root, NULL, 0, 0 };
+		size_t start = json ? json->len : 0;
+
+		if (json != NULL) {
+			buf_grow(json, (size_t)stats->files * 96 + 128);
+			cas_manifest_write_begin(json);
+		} else
+			ALLOC_GROW(m->files, m->n + stats->files, m->alloc);
+		emit_dir(&e, j.top);
+		buf_release(&e.path);
+		if (e.err != NULL) {
+			cas_seterr(errp, "%s", e.err);
+			free(e.err);
+			if (json != NULL)
+				buf_truncate(json, start);
+			else
+				cas_manifest_release(m);
+			rc = -1;
+		} else if (json != NULL)
+			cas_manifest_write_end(json, e.total);
+	}
 	while (j.dirs != NULL) {
 		struct dnode *d = j.dirs;
 
 		j.dirs = d->all;
 		if (d->fd != -1)
 			close(d->fd);
+		cas_hcdir_free(d->rec);
 		free(d->rel);
+		free(d->name);
+		free(d->key);
+		free(d->names);
+		free(d->fe);
+		free(d->subs);
+		free(d->order);
 		free(d);
 	}
-	hcmap_release(&j.cache);
-	if (all.n > 1)
-		qsort(all.v, all.n, sizeof(*all.v), item_cmp);
-	stats->files = all.n;
-	for (size_t i = 0; i < all.n; i++)
-		stats->bytes += all.v[i].st.size;
-
-	if (opts->hc != NULL && errs.n == 0) {
-		rows = xcalloc(all.n ? all.n : 1, sizeof(*rows));
-		for (size_t i = 0; i < all.n; i++) {
-			if (!all.v[i].hashed)
-				continue;
-			rows[nrows].path = all.v[i].abs;
-			rows[nrows].st = all.v[i].st;
-			memcpy(rows[nrows].hash, all.v[i].hash,
-			    sizeof(all.v[i].hash));
-			rows[nrows].hashed_at_ns = all.v[i].hashed_at;
-			nrows++;
-		}
-		if (cas_hashcache_put_many(opts->hc, rows, nrows, &err) == -1) {
-			log_warnx("%s", err);	/* a cache failure is not fatal */
-			free(err);
-		}
-		free(rows);
-	}
-
-	rc = errs_finish(&errs, errp);
-	if (rc == 0) {
-		for (size_t i = 0; i < all.n; i++) {
-			struct cas_file *f = cas_manifest_add(m, all.v[i].rel);
-
-			memcpy(f->hash, all.v[i].hash, sizeof(f->hash));
-			f->size = all.v[i].st.size;
-			f->mtime_us = ns_to_us(all.v[i].st.mtime_ns);
-			if (f->mtime_us < 0) {
-				cas_seterr(errp, "'%s' has a modification time "
-				    "before 1970, which a manifest cannot hold",
-				    all.v[i].abs);
-				rc = -1;
-				break;
-			}
-		}
-		if (rc == 0)
-			cas_manifest_sort(m);
-		else
-			cas_manifest_release(m);
-	}
-	for (size_t i = 0; i < all.n; i++)
-		free(all.v[i].abs);
-	free(all.v);
 	free(j.root);
 	return rc;
 }
@@ -925,7 +1236,7 @@ int
 cas_snapshot(const char *dir, const struct cas_opts *opts,
     struct cas_manifest *m, struct cas_stats *stats, char **errp)
 {
-	return tree_run(dir, NULL, opts, m, stats, errp);
+	return tree_run(dir, NULL, opts, m, NULL, stats, errp);
 }
 
 int
@@ -933,7 +1244,22 @@ cas_upload(const char *dir, const struct cas_store *store,
     const struct cas_opts *opts, struct cas_manifest *m,
     struct cas_stats *stats, char **errp)
 {
-	return tree_run(dir, store, opts, m, stats, errp);
+	return tree_run(dir, store, opts, m, NULL, stats, errp);
+}
+
+int
+cas_snapshot_bytes(const char *dir, const struct cas_opts *opts,
+    struct buf *out, struct cas_stats *stats, char **errp)
+{
+	return tree_run(dir, NULL, opts, NULL, out, stats, errp);
+}
+
+int
+cas_upload_bytes(const char *dir, const struct cas_store *store,
+    const struct cas_opts *opts, struct buf *out, struct cas_stats *stats,
+    char **errp)
+{
+	return tree_run(dir, store, opts, NULL, out, stats, errp);
 }
 
 /* ---- downloading ---- */
@@ -947,6 +1273,7 @@ struct dljob {
 	char			**bufs;
 	struct cas_stats	*wstats;
 	struct cas_hashcache_row *rows;		/* one per file; path NULL = none */
+	struct recmap		 recs;		/* cache records under root */
 	char			**dests;
 	struct cas_progress	 prog;
 	struct errs		*errs;
@@ -1003,6 +1330,38 @@ out:
 	return rc;
 }
 
+/* 1 and the hash if the cache knows the file at relative path p as st. */
+static int
+dl_cache_get(struct dljob *j, const char *p, const struct cas_stat *st,
+    char hash[CAS_HASH_HEXLEN + 1])
+{
+	const char *slash = strrchr(p, '/'), *name = slash ? slash + 1 : p;
+	unsigned char bin[CAS_HASH_BINLEN];
+	size_t dl = slash ? (size_t)(slash - p) : 0, lo = 0, hi = j->recs.n;
+
+	while (lo < hi) {	/* the records are sorted by rel */
+		size_t mid = lo + (hi - lo) / 2;
+		const char *r = j->recs.v[mid].rel;
+		int c = strncmp(p, r, dl);
+
+		if (c == 0 && r[dl] != '\0')
+			c = -1;
+		if (c == 0) {
+			if (j->recs.v[mid].rec == NULL ||
+			    !cas_hcdir_lookup(j->recs.v[mid].rec, name,
+			    strlen(name), st, bin))
+				return 0;
+			cas_hash_bin_to_hex(bin, hash);
+			return 1;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
 /* 1 if the file at dest already has f's content (mtime fixed), 0 if not. */
 static int
 up_to_date(struct dljob *j, size_t i, const struct cas_file *f, int worker)
@@ -1017,8 +1376,7 @@ up_to_date(struct dljob *j, size_t i, const struct cas_file *f, int worker)
 	    (uint64_t)st.st_size != f->size)
 		return 0;
 	stat_to_cas(&st, &row->st);
-	if (j->opts->hc != NULL &&
-	    cas_hashcache_get(j->opts->hc, j->dests[i], &row->st, hash) == 1) {
+	if (dl_cache_get(j, f->path, &row->st, hash)) {
 		hit = 1;
 		j->wstats[worker].cached_files++;
 	} else {
@@ -1210,6 +1568,21 @@ cas_download(const struct cas_manifest *m, const struct cas_store *stores,
 	j.nstores = nstores;
 	j.opts = opts;
 	j.errs = &errs;
+	if (opts->hc != NULL) {
+		struct recload l = { &j.recs, j.root, strlen(j.root) };
+
+		if (cas_hashcache_scan_dirs(opts->hc, j.root, recmap_add, &l,
+		    &err) == -1) {
+			log_warnx("%s", err);
+			free(err);
+			err = NULL;
+		}
+		if (j.recs.n > 1)
+			qsort(j.recs.v, j.recs.n, sizeof(*j.recs.v), recent_cmp);
+		/* decoded now: the workers share them read-only */
+		for (size_t i = 0; i < j.recs.n; i++)
+			cas_hcdir_decode(j.recs.v[i].rec);
+	}
 	j.dests = xcalloc(m->n ? m->n : 1, sizeof(*j.dests));
 	j.rows = xcalloc(m->n ? m->n : 1, sizeof(*j.rows));
 	for (size_t i = 0; i < m->n; i++)
@@ -1249,5 +1622,6 @@ cas_download(const struct cas_manifest *m, const struct cas_store *stores,
 	free(j.bufs);
 	free(j.wstats);
 	free(j.root);
+	recmap_release(&j.recs);
 	return errs_finish(&errs, errp);
 }

@@ -1,7 +1,8 @@
 /*
  * Tree operations: snapshot a directory into a manifest, upload it into a
  * store, download a manifest from stores into a directory.  All three use
- * a pool of threads (one file per work item) and the hash cache.
+ * a pool of threads (walks: directories and batches of their entries;
+ * downloads: one file per work item) and the hash cache.
  *
  * What a v2023 manifest can hold decides what a tree is: regular files with
  * content, size and mtime (µs).  Symbolic links are followed (collapsed):
@@ -21,6 +22,7 @@
 #include "cas/hashcache.h"
 #include "cas/manifest.h"
 #include "cas/store.h"
+#include "common/buf.h"
 
 struct cas_opts {
 	int			 threads;	/* <= 0: one per CPU */
@@ -54,6 +56,17 @@ int	cas_snapshot(const char *dir, const struct cas_opts *,
 /* Like cas_snapshot, and stores every file's content in store. */
 int	cas_upload(const char *dir, const struct cas_store *,
 	    const struct cas_opts *, struct cas_manifest *m, struct cas_stats *,
+	    char **errp);
+/*
+ * The same, appending the manifest's canonical bytes (what
+ * cas_manifest_encode() writes) to out instead of building a manifest:
+ * the tree walk produces entries in canonical order, so for big trees
+ * this saves the manifest's memory and time.  On error nothing is added.
+ */
+int	cas_snapshot_bytes(const char *dir, const struct cas_opts *,
+	    struct buf *out, struct cas_stats *, char **errp);
+int	cas_upload_bytes(const char *dir, const struct cas_store *,
+	    const struct cas_opts *, struct buf *out, struct cas_stats *,
 	    char **errp);
 /*
  * Materialises m under dir `to` (created if needed): only files that are

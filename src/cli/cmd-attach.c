@@ -189,7 +189,6 @@ emit_manifest(const char *path, const struct buf *b)
 static int
 attach_snapshot(const struct cmd_entry *c, struct attach_args *a)
 {
-	struct cas_manifest m = CAS_MANIFEST_INIT;
 	struct cas_stats st;
 	struct cas_opts o;
 	struct buf b = BUF_INIT;
@@ -199,11 +198,11 @@ attach_snapshot(const struct cmd_entry *c, struct attach_args *a)
 	if (a->npos != 1)
 		return cmd_usage_error(c, "snapshot needs one DIR");
 	opts_from_args(a, &o);
-	if (cas_snapshot(a->pos[0], &o, &m, &st, &err) == -1) {
+	/* the walk writes the canonical bytes directly, in order */
+	if (cas_snapshot_bytes(a->pos[0], &o, &b, &st, &err) == -1) {
 		fprintf(stderr, "drover attach snapshot: %s\n", err);
 		rc = EXIT_FAIL;
 	} else {
-		cas_manifest_encode(&m, &b);
 		if (emit_manifest(a->output, &b) == -1)
 			rc = EXIT_SYSTEM;
 		if (a->stats)
@@ -211,7 +210,6 @@ attach_snapshot(const struct cmd_entry *c, struct attach_args *a)
 	}
 	free(err);
 	buf_release(&b);
-	cas_manifest_release(&m);
 	cas_hashcache_close(o.hc);
 	return rc;
 }
@@ -219,7 +217,6 @@ attach_snapshot(const struct cmd_entry *c, struct attach_args *a)
 static int
 attach_upload(const struct cmd_entry *c, struct attach_args *a)
 {
-	struct cas_manifest m = CAS_MANIFEST_INIT;
 	struct cas_store store;
 	struct cas_stats st;
 	struct cas_opts o;
@@ -237,12 +234,11 @@ attach_upload(const struct cmd_entry *c, struct attach_args *a)
 		return EXIT_SYSTEM;
 	}
 	opts_from_args(a, &o);
-	if (cas_upload(a->pos[0], &store, &o, &m, &st, &err) == -1) {
+	if (cas_upload_bytes(a->pos[0], &store, &o, &b, &st, &err) == -1) {
 		fprintf(stderr, "drover attach upload: %s\n", err);
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	cas_manifest_encode(&m, &b);
 	if (cas_store_put_manifest(&store, b.s, b.len, mhash, &err) == -1) {
 		fprintf(stderr, "drover attach upload: %s\n", err);
 		rc = EXIT_SYSTEM;
@@ -258,7 +254,6 @@ attach_upload(const struct cmd_entry *c, struct attach_args *a)
 out:
 	free(err);
 	buf_release(&b);
-	cas_manifest_release(&m);
 	cas_store_release(&store);
 	cas_hashcache_close(o.hc);
 	return rc;

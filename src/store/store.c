@@ -151,6 +151,18 @@ store_begin(struct store *st)
 	return 0;
 }
 
+/*
+ * Ends the open transaction.  SQLite rolls a transaction back by itself
+ * after some errors (SQLITE_FULL, SQLITE_IOERR...); a ROLLBACK then would
+ * only fail and replace the error worth reporting.
+ */
+static void
+store_abort_tx(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		store_exec(st, "ROLLBACK");
+}
+
 int
 store_commit(struct store *st)
 {
@@ -159,12 +171,12 @@ store_commit(struct store *st)
 	if (--st->in_tx > 0)
 		return st->failed ? -1 : 0;
 	if (st->failed) {
-		store_exec(st, "ROLLBACK");
+		store_abort_tx(st);
 		st->failed = 0;
 		return -1;
 	}
 	if (store_exec(st, "COMMIT") == -1) {
-		store_exec(st, "ROLLBACK");
+		store_abort_tx(st);
 		return -1;
 	}
 	return 0;
@@ -179,7 +191,7 @@ store_rollback(struct store *st)
 		st->failed = 1;
 		return;
 	}
-	store_exec(st, "ROLLBACK");
+	store_abort_tx(st);
 	st->failed = 0;
 }
 

@@ -99,4 +99,17 @@ check "-o FIFO: a manifest came through" contains fifo.got '"manifestVersion":"2
 check "upload without --store is a usage error" test $? -eq 2
 "$D" attach --help > help.out
 check "help has EXIT STATUS" contains help.out "EXIT STATUS"
+
+# a directory with more subdirectories than the process may open files:
+# directories are opened when they are read, not when they are found
+python3 - <<'PY'
+import os
+for i in range(300):
+    os.makedirs("wide/d%03d" % i)
+    with open("wide/d%03d/f" % i, "w") as f:
+        f.write(str(i))
+PY
+(ulimit -n 48 && "$D" attach snapshot wide --stats -o wide.json) 2>wide.err
+check "300 subdirectories with 48 descriptors" test $? -eq 0
+check "  every file in the manifest" test "$(python3 -c 'import json;print(len(json.load(open("wide.json"))["paths"]))')" -eq 300
 done_testing

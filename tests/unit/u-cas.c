@@ -516,6 +516,128 @@ test_hashcache(void **state)
 	free(db);
 }
 
+/* per-directory records: lookups, merging, deletion, prefixes, bad blobs */
+struct dirs_seen {
+	struct buf	 names;
+	struct cas_hcdir *last;
+};
+
+static void
+dirs_collect(void *arg, const char *dir, struct cas_hcdir *d)
+{
+	struct dirs_seen *ds = arg;
+
+	buf_addf(&ds->names, "%s=%zu;", dir, cas_hcdir_count(d));
+	cas_hcdir_free(ds->last);
+	ds->last = d;
+}
+
+static void
+test_hashcache_records(void **state)
+{
+	char *db = tpath("hc/records.db"), *err = NULL;
+	struct cas_hashcache *hc = NULL;
+	struct cas_hcrec recs[3];
+	const char *dirs[3] = { "/d", "/d-x", "/d/sub/" };
+	struct dirs_seen ds = { BUF_INIT, NULL };
+	struct cas_stat st = { 5, 1000, 2000, 42 }, other;
+	struct cas_hashcache_row row;
+	unsigned char bin[CAS_HASH_BINLEN], got[CAS_HASH_BINLEN];
+	char hex[CAS_HASH_HEXLEN + 1];
+	int64_t now = cas_now_ns();
+	sqlite3 *raw;
+
+	(void)state;
+	cas_hash_mem_bin("alpha", 5, bin);
+	cas_hash_bin_to_hex(bin, hex);
+	cas_hash_mem("alpha", 5, row.hash);
+	assert_string_equal(hex, row.hash);
+	assert_int_equal(cas_hash_hex_to_bin(hex, got), 0);
+	assert_memory_equal(got, bin, sizeof(bin));
+	assert_int_equal(cas_hash_hex_to_bin("xyz", got), -1);
+
+	assert_int_equal(cas_hashcache_open(&hc, db, &err), 0);
+	for (int i = 0; i < 3; i++)
+		cas_hcrec_init(&recs[i]);
+	cas_hcrec_add(&recs[0], "a", 1, &st, bin);
+	cas_hcrec_add(&recs[0], "b.txt", 5, &st, bin);
+	cas_hcrec_add(&recs[1], "elsewhere", 9, &st, bin);
+	cas_hcrec_add(&recs[2], "deep", 4, &st, bin);
+	assert_int_equal(cas_hashcache_put_recs(hc, dirs, recs, 3, &err), 0);
+
+	/* one range scan: "/d" and "/d/sub", never the sibling "/d-x" */
+	assert_int_equal(cas_hashcache_scan_dirs(hc, "/d/", dirs_collect, &ds,
+	    &err), 0);
+	assert_string_equal(ds.names.s, "/d=2;/d/sub=1;");
+	buf_reset(&ds.names);
+	assert_int_equal(cas_hashcache_scan_dirs(hc, "/d", dirs_collect, &ds,
+	    &err), 0);
+	assert_string_equal(ds.names.s, "/d=2;/d/sub=1;");
+	/* lookups: every stat field must match */
+	assert_int_equal(cas_hcdir_lookup(ds.last, "deep", 4, &st, got), 1);
+	assert_memory_equal(got, bin, sizeof(bin));
+	assert_int_equal(cas_hcdir_lookup(ds.last, "dee", 3, &st, got), 0);
+	other = st;
+	other.ctime_ns++;
+	assert_int_equal(cas_hcdir_lookup(ds.last, "deep", 4, &other, got), 0);
+	other = st;
+	other.ino++;
+	assert_int_equal(cas_hcdir_lookup(ds.last, "deep", 4, &other, got), 0);
+	/* single-file lookups go through the same records */
+	assert_int_equal(cas_hashcache_get(hc, "/d/b.txt", &st, hex), 1);
+	assert_string_equal(hex, row.hash);
+	assert_int_equal(cas_hashcache_get(hc, "/d/c", &st, hex), 0);
+
+	/* put_many merges into the record; a racy row drops the old entry */
+	row.path = "/d/c";
+	row.st = st;
+	row.hashed_at_ns = now;		/* st's mtime is long ago */
+	assert_int_equal(cas_hashcache_put_many(hc, &row, 1, &err), 0);
+	assert_int_equal(cas_hashcache_get(hc, "/d/c", &st, hex), 1);
+	assert_int_equal(cas_hashcache_get(hc, "/d/a", &st, hex), 1);
+	row.path = "/d/a";
+	row.st.mtime_ns = now - 1000;
+	assert_true(cas_hashcache_racy(&row));
+	assert_int_equal(cas_hashcache_put_many(hc, &row, 1, &err), 0);
+	assert_int_equal(cas_hashcache_get(hc, "/d/a", &st, hex), 0);
+	assert_int_equal(cas_hashcache_get(hc, "/d/a", &row.st, hex), 0);
+	buf_reset(&ds.names);
+	assert_int_equal(cas_hashcache_scan_dirs(hc, "/d", dirs_collect, &ds,
+	    &err), 0);
+	assert_string_equal(ds.names.s, "/d=2;/d/sub=1;");	/* b.txt, c */
+
+	/* an empty record deletes the directory's row */
+	cas_hcrec_release(&recs[2]);
+	cas_hcrec_init(&recs[2]);
+	assert_int_equal(cas_hashcache_put_recs(hc, &dirs[2], &recs[2], 1,
+	    &err), 0);
+	buf_reset(&ds.names);
+	assert_int_equal(cas_hashcache_scan_dirs(hc, "/d", dirs_collect, &ds,
+	    &err), 0);
+	assert_string_equal(ds.names.s, "/d=2;");
+
+	/* a malformed record is no record, not a crash */
+	assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "INSERT INTO dirs_v2 VALUES "
+	    "('/bad', x'44484332ff000000'), ('/bad/2', x'0102')", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	buf_reset(&ds.names);
+	assert_int_equal(cas_hashcache_scan_dirs(hc, "/bad", dirs_collect, &ds,
+	    &err), 0);
+	assert_string_equal(ds.names.s, "/bad=0;/bad/2=0;");
+	assert_int_equal(cas_hcdir_lookup(ds.last, "x", 1, &st, got), 0);
+	assert_int_equal(cas_hashcache_get(hc, "/bad/x", &st, hex), 0);
+
+	for (int i = 0; i < 3; i++)
+		cas_hcrec_release(&recs[i]);
+	cas_hcdir_free(ds.last);
+	buf_release(&ds.names);
+	cas_hashcache_close(hc);
+	free(err);
+	free(db);
+}
+
 /* ---- store ---- */
 
 static void
@@ -895,6 +1017,193 @@ test_upload_download_roundtrip(void **state)
 	free(err);
 }
 
+/*
+ * Canonical order straight from the walk: names around '/' (0x2f) and
+ * above U+FFFF, directories big enough to be split into batches; the
+ * bytes written during the walk equal the encoded manifest.
+ */
+static void
+test_snapshot_order_bytes(void **state)
+{
+	static const char *const files[] = {
+		"a-b", "a.txt", "a/x", "a0", "a/b/c", "a/b-c", "b",
+		"caf\xc3\xa9", "\xee\x80\x80", "\xf0\x9f\x98\x80",
+		"\xf0\x9f\x98\x80x/in", "z/\xee\x80\x80",
+		"z/\xf0\x9f\x98\x80",
+	};
+	char *root = tpath("order"), *err = NULL, *p;
+	struct cas_manifest m = CAS_MANIFEST_INIT;
+	struct buf enc = BUF_INIT, direct = BUF_INIT;
+	struct cas_stats st;
+	struct cas_opts o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *slash;
+
+		p = cas_path_join(root, files[i]);
+		slash = strrchr(p, '/');
+		*slash = '\0';
+		assert_int_equal(cas_mkdirs(p, 0755), 0);
+		*slash = '/';
+		write_file(p, files[i], strlen(files[i]));
+		age(p, 100);
+		free(p);
+	}
+	p = tpath("order/many");
+	assert_int_equal(cas_mkdirs(p, 0755), 0);
+	free(p);
+	for (int i = 0; i < 300; i++) {	/* several batches of one dir */
+		p = tpath("order/many/f%03d", (i * 7) % 300);
+		write_file(p, &i, sizeof(i));
+		age(p, 100);
+		free(p);
+	}
+	memset(&o, 0, sizeof(o));
+	o.threads = 3;
+	assert_int_equal(cas_snapshot(root, &o, &m, &st, &err), 0);
+	assert_int_equal(m.n, 313);
+	assert_int_equal(st.files, 313);
+	for (size_t i = 1; i < m.n; i++)
+		assert_true(cas_path_cmp(m.files[i - 1].path, m.files[i].path) < 0);
+	/* spot checks: "a-b" < "a.txt" < "a/..." < "a0"; surrogates first */
+	assert_string_equal(m.files[0].path, "a-b");
+	assert_string_equal(m.files[1].path, "a.txt");
+	assert_string_equal(m.files[2].path, "a/b-c");
+	assert_string_equal(m.files[3].path, "a/b/c");
+	assert_string_equal(m.files[4].path, "a/x");
+	assert_string_equal(m.files[5].path, "a0");
+	assert_string_equal(m.files[m.n - 5].path, "z/\xf0\x9f\x98\x80");
+	assert_string_equal(m.files[m.n - 4].path, "z/\xee\x80\x80");
+	assert_string_equal(m.files[m.n - 3].path, "\xf0\x9f\x98\x80");
+	assert_string_equal(m.files[m.n - 2].path, "\xf0\x9f\x98\x80x/in");
+	assert_string_equal(m.files[m.n - 1].path, "\xee\x80\x80");
+	cas_manifest_encode(&m, &enc);
+	assert_int_equal(cas_snapshot_bytes(root, &o, &direct, &st, &err), 0);
+	assert_int_equal(direct.len, enc.len);
+	assert_memory_equal(direct.s, enc.s, enc.len);
+	/* a file whose name a manifest cannot hold: an error, nothing added */
+	p = tpath("order/a/b/bad\xff");
+	write_file(p, "x", 1);
+	free(p);
+	buf_reset(&direct);
+	assert_int_equal(cas_snapshot_bytes(root, &o, &direct, &st, &err), -1);
+	assert_non_null(strstr(err, "not valid UTF-8"));
+	assert_int_equal(direct.len, 0);
+
+	cas_manifest_release(&m);
+	buf_release(&enc);
+	buf_release(&direct);
+	free(root);
+	free(err);
+}
+
+/* The cache's records follow the tree: new, changed, removed, racy files. */
+static void
+test_snapshot_cache_records(void **state)
+{
+	char *root = tpath("cached"), *err = NULL, *p, *hcpath;
+	struct cas_manifest m = CAS_MANIFEST_INIT;
+	struct cas_stats st;
+	struct cas_opts o;
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		p = tpath("cached/d%d/f%02d", i % 4, i);
+		if (i < 4) {
+			char *dir = tpath("cached/d%d", i);
+
+			assert_int_equal(cas_mkdirs(dir, 0755), 0);
+			free(dir);
+		}
+		write_file(p, &i, sizeof(i));
+		age(p, 100);
+		free(p);
+	}
+	p = tpath("cached/fresh");	/* modified just now: racy */
+	write_file(p, "new", 3);
+	free(p);
+	memset(&o, 0, sizeof(o));
+	o.threads = 2;
+	hcpath = tpath("hc-records-tree.db");
+	assert_int_equal(cas_hashcache_open(&o.hc, hcpath, &err), 0);
+	assert_int_equal(cas_snapshot(root, &o, &m, &st, &err), 0);
+	assert_int_equal(st.hashed_files, 101);
+	cas_manifest_release(&m);
+	assert_int_equal(cas_snapshot(root, &o, &m, &st, &err), 0);
+	assert_int_equal(st.cached_files, 100);	/* not the racy one */
+	assert_int_equal(st.hashed_files, 1);
+	cas_manifest_release(&m);
+
+	/* one file changed, one removed, one added, in one directory */
+	p = tpath("cached/d1/f01");
+	write_file(p, "changed", 7);
+	age(p, 50);
+	free(p);
+	p = tpath("cached/d1/f05");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	p = tpath("cached/d1/added");
+	write_file(p, "added", 5);
+	age(p, 50);
+	free(p);
+	assert_int_equal(cas_snapshot(root, &o, &m, &st, &err), 0);
+	assert_int_equal(m.n, 101);
+	assert_int_equal(st.hashed_files, 3);	/* f01, added, fresh */
+	assert_int_equal(st.cached_files, 98);
+	cas_manifest_release(&m);
+	assert_int_equal(cas_snapshot(root, &o, &m, &st, &err), 0);
+	assert_int_equal(st.hashed_files, 1);	/* fresh, still racy */
+	assert_int_equal(st.cached_files, 100);
+	{
+		char hex[CAS_HASH_HEXLEN + 1];
+		const struct cas_file *f = cas_manifest_find(&m, "d1/f01");
+
+		assert_non_null(f);
+		cas_hash_mem("changed", 7, hex);
+		assert_string_equal(f->hash, hex);
+		assert_null(cas_manifest_find(&m, "d1/f05"));
+	}
+	cas_manifest_release(&m);
+	cas_hashcache_close(o.hc);
+	free(hcpath);
+	free(root);
+	free(err);
+}
+
+/* A download records what it wrote: the next one needs no reading. */
+static void
+test_download_cache(void **state)
+{
+	char *root = tpath("tree5"), *to = tpath("out5"), *err = NULL;
+	char *hcpath = tpath("hc-dl.db");
+	struct cas_manifest m = CAS_MANIFEST_INIT;
+	struct cas_store s;
+	struct cas_stats st;
+	struct cas_opts o;
+
+	(void)state;
+	make_tree(root);
+	open_store(&s, "store5");
+	memset(&o, 0, sizeof(o));
+	o.threads = 2;
+	assert_int_equal(cas_upload(root, &s, &o, &m, &st, &err), 0);
+	assert_int_equal(cas_hashcache_open(&o.hc, hcpath, &err), 0);
+	assert_int_equal(cas_download(&m, &s, 1, to, &o, &st, &err), 0);
+	assert_int_equal(st.stored_files, 5);
+	assert_int_equal(cas_download(&m, &s, 1, to, &o, &st, &err), 0);
+	assert_int_equal(st.present_files, 5);
+	assert_int_equal(st.cached_files, 5);
+	assert_int_equal(st.hashed_files, 0);
+	cas_hashcache_close(o.hc);
+	cas_manifest_release(&m);
+	cas_store_release(&s);
+	free(hcpath);
+	free(root);
+	free(to);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -910,10 +1219,14 @@ main(void)
 		cmocka_unit_test(test_paths_helpers),
 		cmocka_unit_test(test_progress_format),
 		cmocka_unit_test(test_hashcache),
+		cmocka_unit_test(test_hashcache_records),
 		cmocka_unit_test(test_store_put_get_corrupt),
 		cmocka_unit_test(test_store_concurrent_writers),
 		cmocka_unit_test(test_snapshot_tree),
 		cmocka_unit_test(test_upload_download_roundtrip),
+		cmocka_unit_test(test_snapshot_order_bytes),
+		cmocka_unit_test(test_snapshot_cache_records),
+		cmocka_unit_test(test_download_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
