@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "cli/deploy-cmds.h"
 #include "common/xmalloc.h"
 #include "deploy/deploy.h"
 #include "deploy/lock.h"
@@ -87,9 +88,8 @@ cmd_cache_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_cache_entry = {
 	.name = "cache",
-	.summary = "list or prune the dependency cache",
-	.usage = "drover cache ls [--cache DIR] [--json] | "
-	    "drover cache gc --keep-days N [--cache DIR] [--dry-run]",
+	.summary = CMD_CACHE_SUMMARY,
+	.usage = CMD_CACHE_USAGE,
 	.help =
 	"DESCRIPTION\n"
 	"    ls lists the entries of the dependency cache that 'drover deploy'\n"

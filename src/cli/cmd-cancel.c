@@ -65,5 +65,5 @@ const struct cmd_entry cmd_cancel_entry = {
 	"EXIT STATUS\n"
 	"    0 done, 1 no such job, step or task, 2 usage error, 3 the daemon\n"
 	"    could not be reached.\n",
-	cmd_cancel_exec,
+	.exec = cmd_cancel_exec,
 };

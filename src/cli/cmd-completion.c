@@ -90,5 +90,5 @@ const struct cmd_entry cmd_completion_entry = {
 	"\n"
 	"EXIT STATUS\n"
 	"    0 printed, 2 usage error (unknown shell).\n",
-	cmd_completion_exec,
+	.exec = cmd_completion_exec,
 };

@@ -160,5 +160,5 @@ const struct cmd_entry cmd_config_entry = {
 	"EXIT STATUS\n"
 	"    0 done, 1 unknown key, bad value or unreadable file, 2 usage\n"
 	"    error, 3 no configuration directory.\n",
-	cmd_config_exec,
+	.exec = cmd_config_exec,
 };

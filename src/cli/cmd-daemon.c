@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cas/attach-queue.h"
 #include "cli/cmd.h"
 #include "daemon/daemon.h"
 
@@ -41,6 +42,7 @@ cmd_daemon_exec(int argc, char **argv)
 				    "--max-tasks-per-session needs a number");
 		} else if (!strcmp(a, "--worker") && i + 1 < argc) {
 			/* internal: one session worker */
+			cas_attach_queue_install();
 			return worker_main(strtoll(argv[i + 1], NULL, 10));
 		} else
 			return cmd_usage_error(&cmd_daemon_entry,
@@ -82,5 +84,5 @@ const struct cmd_entry cmd_daemon_entry = {
 	"EXIT STATUS\n"
 	"    0 stopped normally (or another daemon already runs), 1 start-up\n"
 	"    failed (the reason is logged), 2 usage error.\n",
-	cmd_daemon_exec,
+	.exec = cmd_daemon_exec,
 };

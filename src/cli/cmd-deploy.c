@@ -11,6 +11,7 @@
 
 #include "cas/fsutil.h"
 #include "cli/cmd.h"
+#include "cli/deploy-cmds.h"
 #include "common/error.h"
 #include "common/xmalloc.h"
 #include "deploy/deploy.h"
@@ -173,9 +174,8 @@ cmd_deploy_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_deploy_entry = {
 	.name = "deploy",
-	.summary = "fetch dependencies into the shared cache and link them",
-	.usage = "drover deploy FILE [--cache DIR] [-j N] [--dry-run] "
-	    "[--lock-timeout SECONDS] [--max-size BYTES]",
+	.summary = CMD_DEPLOY_SUMMARY,
+	.usage = CMD_DEPLOY_USAGE,
 	.help =
 	"DESCRIPTION\n"
 	"    Reads a deployment file (JSON; see docs/attachments.md) listing\n"

@@ -58,7 +58,7 @@ const struct cmd_entry cmd_drain_entry = {
 	"\n"
 	"EXIT STATUS\n"
 	"    0 done, 2 usage error, 3 the daemon could not be reached.\n",
-	cmd_drain_exec,
+	.exec = cmd_drain_exec,
 };
 
 const struct cmd_entry cmd_undrain_entry = {
@@ -70,5 +70,5 @@ const struct cmd_entry cmd_undrain_entry = {
 	"\n"
 	"EXIT STATUS\n"
 	"    0 done, 2 usage error, 3 the daemon could not be reached.\n",
-	cmd_undrain_exec,
+	.exec = cmd_undrain_exec,
 };

@@ -98,5 +98,5 @@ const struct cmd_entry cmd_gc_entry = {
 	"\n"
 	"EXIT STATUS\n"
 	"    0 done, 2 usage error, 3 the daemon could not be reached.\n",
-	cmd_gc_exec,
+	.exec = cmd_gc_exec,
 };

@@ -176,5 +176,5 @@ const struct cmd_entry cmd_logs_entry = {
 	"EXIT STATUS\n"
 	"    0 printed, 1 no such job or step, 2 usage error, 3 the daemon\n"
 	"    could not be reached.\n",
-	cmd_logs_exec,
+	.exec = cmd_logs_exec,
 };

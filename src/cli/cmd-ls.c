@@ -135,5 +135,5 @@ const struct cmd_entry cmd_ls_entry = {
 	"\n"
 	"EXIT STATUS\n"
 	"    0 listed, 2 usage error, 3 the daemon could not be reached.\n",
-	cmd_ls_exec,
+	.exec = cmd_ls_exec,
 };

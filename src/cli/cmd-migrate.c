@@ -111,5 +111,5 @@ const struct cmd_entry cmd_migrate_entry = {
 	"EXIT STATUS\n"
 	"    0 done, 1 the store cannot be migrated (newer, a daemon runs, a\n"
 	"    migration failed), 2 usage error, 3 no state directory.\n",
-	cmd_migrate_exec,
+	.exec = cmd_migrate_exec,
 };

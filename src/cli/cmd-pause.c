@@ -62,7 +62,7 @@ const struct cmd_entry cmd_pause_entry = {
 	"EXIT STATUS\n"
 	"    0 done, 1 no such job, 2 usage error, 3 the daemon could not be\n"
 	"    reached.\n",
-	cmd_pause_exec,
+	.exec = cmd_pause_exec,
 };
 
 const struct cmd_entry cmd_resume_entry = {
@@ -76,5 +76,5 @@ const struct cmd_entry cmd_resume_entry = {
 	"EXIT STATUS\n"
 	"    0 done, 1 no such job, 2 usage error, 3 the daemon could not be\n"
 	"    reached.\n",
-	cmd_resume_exec,
+	.exec = cmd_resume_exec,
 };

@@ -73,5 +73,5 @@ const struct cmd_entry cmd_retry_entry = {
 	"EXIT STATUS\n"
 	"    0 done, 1 no such job, 2 usage error, 3 the daemon could not be\n"
 	"    reached.\n",
-	cmd_retry_exec,
+	.exec = cmd_retry_exec,
 };

@@ -61,5 +61,5 @@ const struct cmd_entry cmd_rm_entry = {
 	"EXIT STATUS\n"
 	"    0 removed, 1 no such job or it has not ended, 2 usage error, 3 the\n"
 	"    daemon could not be reached.\n",
-	cmd_rm_exec,
+	.exec = cmd_rm_exec,
 };

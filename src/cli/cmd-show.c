@@ -166,5 +166,5 @@ const struct cmd_entry cmd_show_entry = {
 	"EXIT STATUS\n"
 	"    0 shown, 1 no such job or step, 2 usage error, 3 the daemon could\n"
 	"    not be reached.\n",
-	cmd_show_exec,
+	.exec = cmd_show_exec,
 };

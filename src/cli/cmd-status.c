@@ -71,5 +71,5 @@ const struct cmd_entry cmd_status_entry = {
 	"\n"
 	"EXIT STATUS\n"
 	"    0 shown, 2 usage error, 3 the daemon could not be reached.\n",
-	cmd_status_exec,
+	.exec = cmd_status_exec,
 };

@@ -79,5 +79,5 @@ const struct cmd_entry cmd_stop_entry = {
 	"EXIT STATUS\n"
 	"    0 stopped (or nothing to stop), 2 usage error, 3 the daemon could\n"
 	"    not be reached.\n",
-	cmd_stop_exec,
+	.exec = cmd_stop_exec,
 };

@@ -12,12 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cas/attach-queue.h"
+#include "cas/hashcache.h"
 #include "cli/client.h"
 #include "cli/cmd.h"
 #include "cli/params-cli.h"
 #include "common/doc.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "model/job.h"
+#include "session/pathmap.h"
 
 struct submit_opts {
 	const char	*name;
@@ -30,6 +34,10 @@ struct submit_opts {
 	int		 wait;
 	int		 json;
 	json_t		*after;
+	const char	**attach;	/* --attach DIR, repeatable */
+	size_t		 nattach;
+	int		 attach_outputs;
+	const char	*pathmap;	/* --path-mapping-rules */
 };
 
 static int
@@ -168,6 +176,131 @@ bundle_values(const char *path, struct param_values *pv,
 	return rc;
 }
 
+/*
+ * Job attachments (docs/attachments.md, "Queue integration"): uploads
+ * every --attach directory into the store and builds the submit request's
+ * "attachments" member.  Returns it, or NULL after printing the error.
+ */
+static json_t *
+attachments(const struct submit_opts *o, const struct job *jb,
+    const char *cwd)
+{
+	json_t *att = json_object(), *inputs = json_array();
+	struct cas_opts co;
+	char *store = NULL, *err = NULL, *hcpath;
+	size_t i, k;
+
+	memset(&co, 0, sizeof(co));
+	co.progress = isatty(STDERR_FILENO) && !o->json;
+	if (o->pathmap) {
+		struct pathmap pm = PATHMAP_INIT;
+
+		if (pathmap_from_arg(&pm, o->pathmap, &err) == -1) {
+			fprintf(stderr, "drover submit: --path-mapping-rules: "
+			    "%s\n", err);
+			goto fail;
+		}
+		if (pm.n > 0)
+			json_object_set_new(att, "pathMappingRules",
+			    pathmap_to_json(&pm));
+		pathmap_release(&pm);
+	}
+	if (o->nattach == 0 && !o->attach_outputs)
+		goto done;
+	if ((store = cas_attach_store_path(&err)) == NULL) {
+		fprintf(stderr, "drover submit: %s\n", err);
+		goto fail;
+	}
+	hcpath = cas_hashcache_default_path();
+	if (cas_hashcache_open(&co.hc, hcpath, &err) == -1) {
+		log_warnx("%s; continuing without it", err);
+		free(err);
+		err = NULL;
+		co.hc = NULL;
+	}
+	free(hcpath);
+	for (i = 0; i < o->nattach; i++) {
+		char hash[CAS_HASH_HEXLEN + 1], *root;
+		struct cas_stats stats;
+		struct stat sb;
+
+		root = o->attach[i][0] == '/' ?
+		    param_path_normalize(o->attach[i], NULL) :
+		    param_path_join(cwd, o->attach[i]);
+		if (stat(root, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "drover submit: --attach '%s': %s\n",
+			    o->attach[i], access(root, F_OK) == -1 ?
+			    strerror(errno) : "not a directory");
+			free(root);
+			goto fail;
+		}
+		for (k = 0; k < json_array_size(inputs); k++)
+			if (strcmp(root, json_string_value(json_object_get(
+			    json_array_get(inputs, k), "root"))) == 0)
+				break;
+		if (k < json_array_size(inputs)) {
+			fprintf(stderr, "drover submit: --attach '%s': "
+			    "attached twice\n", o->attach[i]);
+			free(root);
+			goto fail;
+		}
+		if (cas_attach_upload(store, root, &co, hash, &stats,
+		    &err) == -1) {
+			fprintf(stderr, "drover submit: --attach '%s': %s\n",
+			    o->attach[i], err);
+			free(root);
+			goto fail;
+		}
+		json_array_append_new(inputs, json_pack("{s:s, s:s, s:I, s:I}",
+		    "root", root, "manifest", hash, "files",
+		    (json_int_t)stats.files, "bytes",
+		    (json_int_t)stats.bytes));
+		free(root);
+	}
+	/* an INOUT directory outside every attached one starts empty */
+	for (i = 0; i < job_nparams(jb); i++) {
+		const char *flow = job_param_data_flow(jb, i), *v;
+		size_t len;
+
+		if (flow == NULL || strcmp(flow, "INOUT") != 0)
+			continue;
+		v = job_param_value(jb, i);
+		for (k = 0; k < json_array_size(inputs); k++) {
+			const char *r = json_string_value(json_object_get(
+			    json_array_get(inputs, k), "root"));
+
+			len = strlen(r);
+			if (strncmp(v, r, len) == 0 && (v[len] == '\0' ||
+			    v[len] == '/' || len == 1))
+				break;
+		}
+		if (k == json_array_size(inputs))
+			fprintf(stderr, "drover submit: warning: INOUT parameter "
+			    "'%s' ('%s') is not inside an --attach directory: "
+			    "its tasks see it empty\n", job_param_name(jb, i), v);
+	}
+	json_object_set_new(att, "store", json_string(store));
+	json_object_set_new(att, "captureOutputs", json_true());
+	json_object_set_new(att, "inputs", inputs);
+	inputs = NULL;
+done:
+	cas_hashcache_close(co.hc);
+	json_decref(inputs);
+	free(store);
+	if (json_object_size(att) == 0) {
+		json_decref(att);
+		return json_object();
+	}
+	return att;
+fail:
+	cas_hashcache_close(co.hc);
+	json_decref(inputs);
+	json_decref(att);
+	free(store);
+	free(err);
+	return NULL;
+}
+
 static char *
 submitter(void)
 {
@@ -180,18 +313,20 @@ static int
 cmd_submit_exec(int argc, char **argv)
 {
 	struct params_cli pc = PARAMS_CLI_INIT;
-	struct submit_opts o = { NULL, NULL, NULL, -1, -1, 0, 0, 0, 0, NULL };
+	struct submit_opts o = { NULL, NULL, NULL, -1, -1, 0, 0, 0, 0, NULL,
+	    NULL, 0, 0, NULL };
 	struct error_list el = ERROR_LIST_INIT;
 	struct client c = CLIENT_INIT;
 	const char *path = NULL, *v, *code;
 	char *tmpl = NULL, *err = NULL, cwd[PATH_MAX];
 	struct stat sb;
 	struct job *jb = NULL;
-	json_t *args, *params, *r;
+	json_t *args, *params, *r, *att;
 	int rc = EXIT_OK, k;
 	int64_t id;
 
 	o.after = json_array();
+	o.attach = xcalloc((size_t)argc + 1, sizeof(*o.attach));
 	for (int i = 1; i < argc; i++) {
 		int r2 = params_cli_option(&pc, &cmd_submit_entry, argc, argv,
 		    &i, &rc);
@@ -235,6 +370,24 @@ cmd_submit_exec(int argc, char **argv)
 			}
 		} else if ((v = opt_value(argc, argv, &i, "--on-complete"))) {
 			o.on_complete = v;
+		} else if (!strcmp(argv[i], "--attach-outputs")) {
+			o.attach_outputs = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--attach"))) {
+			if (*v == '\0') {
+				rc = cmd_usage_error(&cmd_submit_entry,
+				    "--attach needs a directory");
+				goto out;
+			}
+			o.attach[o.nattach++] = v;
+		} else if ((v = opt_value(argc, argv, &i,
+		    "--path-mapping-rules"))) {
+			if (*v == '\0') {
+				rc = cmd_usage_error(&cmd_submit_entry,
+				    "--path-mapping-rules needs JSON or "
+				    "file://FILE");
+				goto out;
+			}
+			o.pathmap = v;
 		} else if (!strcmp(argv[i], "--paused"))
 			o.paused = 1;
 		else if (!strcmp(argv[i], "--wait"))
@@ -309,6 +462,8 @@ cmd_submit_exec(int argc, char **argv)
 	}
 	if (getcwd(cwd, sizeof(cwd)))
 		json_object_set_new(args, "cwd", json_string(cwd));
+	else
+		strcpy(cwd, "/");
 	{
 		char *who = submitter();
 
@@ -334,6 +489,15 @@ cmd_submit_exec(int argc, char **argv)
 		json_object_set_new(args, "paused", json_true());
 	if (json_array_size(o.after))
 		json_object_set_new(args, "after", json_incref(o.after));
+	if ((att = attachments(&o, jb, cwd)) == NULL) {
+		json_decref(args);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (json_object_size(att))
+		json_object_set_new(args, "attachments", att);
+	else
+		json_decref(att);
 
 	if ((k = client_open(&c, 1, &err)) != 0) {
 		fprintf(stderr, "drover submit: %s\n", err);
@@ -364,6 +528,7 @@ out:
 	error_list_release(&el);
 	params_cli_release(&pc);
 	json_decref(o.after);
+	free(o.attach);
 	return rc;
 }
 
@@ -373,7 +538,8 @@ const struct cmd_entry cmd_submit_entry = {
 	"drover submit TEMPLATE|BUNDLE_DIR [-p KEY=VALUE ...] [--environment "
 	"FILE ...] [--name NAME] [--priority N] [--on-error POLICY] "
 	"[--max-retries N] [--after JOB[,JOB...]] [--on-complete CMD] "
-	"[--paused] [--wait] [--json]",
+	"[--paused] [--attach DIR ...] [--attach-outputs] "
+	"[--path-mapping-rules JSON|file://FILE] [--wait] [--json]",
 	"DESCRIPTION\n"
 	"    Validates the job template, creates the job from it with the given\n"
 	"    parameter values and environment templates, and queues it with the\n"
@@ -415,6 +581,22 @@ const struct cmd_entry cmd_submit_entry = {
 	"        (default jobs.on_complete).\n"
 	"    --paused\n"
 	"        Queue the job suspended; 'drover resume' starts it.\n"
+	"    --attach DIR\n"
+	"        Job attachments (repeatable): DIR is snapshotted and uploaded\n"
+	"        into the attachment store (config attach.store, default\n"
+	"        $DROVER_HOME/cas) now; each session gets its own copy and path\n"
+	"        mapping rules from DIR to it, so PATH parameters pointing into\n"
+	"        DIR read the copy.  After each task the files written into the\n"
+	"        job's OUT/INOUT directory parameters are stored as the attempt's\n"
+	"        output manifests ('drover download' fetches them); a task whose\n"
+	"        step refers to OUT directories and writes into none of them\n"
+	"        fails (UNMATCHED_OUTPUTS).  See docs/attachments.md.\n"
+	"    --attach-outputs\n"
+	"        Capture outputs as --attach does, without attaching inputs.\n"
+	"    --path-mapping-rules JSON | file://FILE\n"
+	"        Path mapping rules for the job's sessions ({\"version\":\n"
+	"        \"pathmapping-1.0\", \"path_mapping_rules\": [...]}); the rules\n"
+	"        --attach generates come first.\n"
 	"    --wait\n"
 	"        Then wait for the job like 'drover wait'.\n"
 	"    --json\n"
@@ -424,5 +606,5 @@ const struct cmd_entry cmd_submit_entry = {
 	"    0 queued (with --wait: and succeeded), 1 invalid template or value,\n"
 	"    unknown --after job (with --wait: the job did not succeed),\n"
 	"    2 usage error, 3 the daemon could not be reached.\n",
-	cmd_submit_exec,
+	.exec = cmd_submit_exec,
 };

@@ -70,5 +70,5 @@ const struct cmd_entry cmd_wait_entry = {
 	"EXIT STATUS\n"
 	"    0 every job succeeded, 1 a job did not succeed or does not exist,\n"
 	"    2 usage error, 3 the daemon could not be reached or went away.\n",
-	cmd_wait_exec,
+	.exec = cmd_wait_exec,
 };

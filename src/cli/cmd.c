@@ -1,51 +1,28 @@
-/* The command table and the help/usage helpers every command shares. */
+/*
+ * What every command shares: help and usage output, and handing a command
+ * to its helper program (see cmd.h).  Linked into drover and into the
+ * helper programs; the command table itself is in commands.c.
+ */
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
 
 #include "cli/cmd.h"
-
-const struct cmd_entry *const cmd_table[] = {
-	&cmd_help_entry,
-	&cmd_check_entry,
-	&cmd_summary_entry,
-	&cmd_attach_entry,
-	&cmd_deploy_entry,
-	&cmd_cache_entry,
-	&cmd_run_entry,
-	&cmd_submit_entry,
-	&cmd_ls_entry,
-	&cmd_show_entry,
-	&cmd_logs_entry,
-	&cmd_wait_entry,
-	&cmd_cancel_entry,
-	&cmd_pause_entry,
-	&cmd_resume_entry,
-	&cmd_retry_entry,
-	&cmd_rm_entry,
-	&cmd_status_entry,
-	&cmd_drain_entry,
-	&cmd_undrain_entry,
-	&cmd_stop_entry,
-	&cmd_daemon_entry,
-	&cmd_migrate_entry,
-	&cmd_config_entry,
-	&cmd_gc_entry,
-	&cmd_completion_entry,
-	NULL
-};
-
-const struct cmd_entry *
-cmd_find(const char *name)
-{
-	for (size_t i = 0; cmd_table[i]; i++)
-		if (strcmp(cmd_table[i]->name, name) == 0)
-			return cmd_table[i];
-	return NULL;
-}
 
 void
 cmd_print_help(const struct cmd_entry *c, FILE *fp)
 {
+	if (c->helper != NULL) {
+		char *argv[] = { (char *)c->name, (char *)"--help", NULL };
+
+		fflush(fp);
+		exit(cmd_exec_helper(c, 2, argv));
+	}
 	fprintf(fp, "NAME\n    drover %s - %s\n\nSYNOPSIS\n    %s\n\n%s",
 	    c->name, c->summary, c->usage, c->help);
 }
@@ -74,4 +51,47 @@ cmd_wants_help(int argc, char **argv)
 			return 1;
 	}
 	return 0;
+}
+
+/* The directory drover runs from, or NULL. */
+static char *
+cmd_self_dir(void)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	path[n] = '\0';
+	if ((slash = strrchr(path, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	return xstrdup(path);
+}
+
+int
+cmd_exec_helper(const struct cmd_entry *c, int argc, char **argv)
+{
+	char *dir = cmd_self_dir(), *cand[2];
+	char **args = xcalloc((size_t)argc + 2, sizeof(*args));
+
+	args[0] = (char *)c->helper;
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	cand[0] = dir ? xasprintf("%s/%s", dir, c->helper) : NULL;
+	cand[1] = dir ? xasprintf("%s/../libexec/drover/%s", dir, c->helper) :
+	    NULL;
+	fflush(NULL);
+	for (int i = 0; i < 2; i++)
+		if (cand[i] != NULL)
+			execv(cand[i], args);
+	fprintf(stderr, "drover %s: cannot run its helper program '%s' "
+	    "(looked in %s and %s/../libexec/drover): %s\n", c->name,
+	    c->helper, dir ? dir : "?", dir ? dir : "?", strerror(errno));
+	free(cand[0]);
+	free(cand[1]);
+	free(args);
+	free(dir);
+	return EXIT_SYSTEM;
 }

@@ -58,6 +58,8 @@ main(int argc, char **argv)
 		    "see 'drover --help'\n", argv[1]);
 		return EXIT_USAGE;
 	}
+	if (c->helper != NULL)
+		return cmd_exec_helper(c, argc - 1, argv + 1);
 	if (cmd_wants_help(argc - 1, argv + 1)) {
 		cmd_print_help(c, stdout);
 		return EXIT_OK;

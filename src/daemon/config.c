@@ -45,6 +45,9 @@ const struct config_key config_keys[] = {
 	{ "jobs.on_complete", CONFIG_STRING, "", NULL,
 	  "Shell command run when a job ends (DROVER_JOB_ID, DROVER_JOB_NAME, "
 	  "DROVER_JOB_STATE, DROVER_JOB_REASON in its environment)." },
+	{ "attach.store", CONFIG_STRING, "", NULL,
+	  "Content-addressed store for job attachments (submit --attach); "
+	  "empty: $DROVER_HOME/cas, a relative path is under $DROVER_HOME." },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 

@@ -24,6 +24,7 @@
 #include "daemon/peer.h"
 #include "model/job.h"
 #include "model/space.h"
+#include "store/attach.h"
 #include "store/queue.h"
 #include "store/store.h"
 
@@ -205,6 +206,9 @@ op_submit(struct daemon *d, json_t *req, char **err, const char **code)
 		    "accepted (see daemon.log)");
 		return NULL;
 	}
+	if (json_object_get(req, "attachments") &&
+	    queue_attach_check(json_object_get(req, "attachments"), err) == -1)
+		return NULL;
 	jb = json_is_object(doc) ? job_from_json(doc, &el) : NULL;
 	if (jb == NULL) {
 		char *first = error_list_first(&el);
@@ -269,7 +273,20 @@ op_submit(struct daemon *d, json_t *req, char **err, const char **code)
 	js.after = aft;
 	js.steps = steps;
 	js.nsteps = n;
-	rc = queue_submit(d->st, &js, &id, err);
+	/* the job and its attachments in one transaction */
+	rc = store_begin(d->st);
+	if (rc == 0)
+		rc = queue_submit(d->st, &js, &id, err);
+	if (rc == 0 && json_object_get(req, "attachments"))
+		rc = queue_attach_set(d->st, id, json_object_get(req,
+		    "attachments"), err);
+	if (rc == 0)
+		rc = store_commit(d->st);
+	else if (d->st->in_tx)
+		store_rollback(d->st);
+	if (rc == -1 && *err == NULL)
+		*err = xasprintf("cannot record the job: %s",
+		    store_errmsg(d->st));
 	if (rc == -1 && store_error_transient(d->st))
 		d->st_failed = 1;
 	if (rc == 0)
@@ -296,7 +313,7 @@ static json_t *
 op_show(struct daemon *d, json_t *req, char **err, const char **code)
 {
 	int64_t job;
-	json_t *j;
+	json_t *j, *att;
 	int step;
 
 	if (get_job(req, &job, err) == -1)
@@ -317,6 +334,8 @@ op_show(struct daemon *d, json_t *req, char **err, const char **code)
 	    json_integer_value(json_object_get(req, "task")) : -1));
 	if (json_is_true(json_object_get(req, "events")))
 		json_object_set_new(j, "events", queue_events_json(d->st, job));
+	if ((att = queue_attach_json(d->st, job)) != NULL)
+		json_object_set_new(j, "attachments", att);
 	return json_pack("{s:o}", "job", j);
 }
 

@@ -29,6 +29,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "daemon/attach.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/home.h"
@@ -70,6 +71,8 @@ struct worker {
 	pid_t		 action_pid;	/* running task action, pgid not stored */
 	int64_t		 last_look;	/* drain / priority checked, ms */
 	int64_t		 action_start;
+	struct attach_worker *aw;	/* job attachments, or NULL */
+	char		*cap_msg;	/* why capturing outputs failed */
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -526,6 +529,42 @@ run_action(struct worker *w, int64_t task, struct queue_result *r)
 	w->task = -1;
 }
 
+/* Lines from the job attachments code (daemon/attach.c). */
+static void
+attach_log(void *arg, int task, const char *line)
+{
+	struct worker *w = arg;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	log_line(w, &ts, line, task);
+}
+
+/*
+ * After a task that succeeded: its outputs go into the store; a task whose
+ * declared outputs match nothing fails (docs/attachments.md).
+ */
+static void
+capture_outputs(struct worker *w, struct queue_result *r)
+{
+	int rc;
+
+	free(w->cap_msg);
+	w->cap_msg = NULL;
+	rc = attach_worker_capture(w->aw, w->st, w->attempt, &w->cap_msg);
+	if (rc != 0) {
+		r->state = TASK_FAILED;
+		r->reason = rc == 1 ? REASON_UNMATCHED_OUTPUTS :
+		    REASON_INTERNAL_ERROR;
+		r->message = w->cap_msg;
+		r->fail_message = w->cap_msg;
+		if (rc == -1)
+			log_warnx("session %" PRId64 ": %s", w->sid, w->cap_msg);
+	}
+	log_flush(w);
+	r->log_length = w->log_off - w->task_off;
+}
+
 static int
 worker_load(struct worker *w, char **err)
 {
@@ -683,7 +722,15 @@ worker_main(int64_t sid)
 	    "daemon.notify_limit", 0);
 	sc.event = on_event;
 	sc.event_arg = &w;
-	w.ss = session_new(&sc, &err);
+	if (attach_worker_new(&w.aw, w.st, w.job, w.jb, (size_t)w.step,
+	    attach_log, &w, &err) == 0) {
+		sc.path_mapping = attach_worker_rules(w.aw);
+		if (attach_worker_active(w.aw)) {
+			sc.prepare = attach_worker_prepare;
+			sc.prepare_arg = w.aw;
+		}
+		w.ss = session_new(&sc, &err);
+	}
 	free(sessions);
 	if (w.ss == NULL) {
 		if (next_task(&w, 0, &task) == 1)
@@ -752,6 +799,8 @@ worker_main(int64_t sid)
 			continue;	/* canceled meanwhile: claim another */
 		tasks_run++;
 		run_action(&w, task, &prev);
+		if (prev.state == TASK_SUCCEEDED && attach_worker_active(w.aw))
+			capture_outputs(&w, &prev);
 		prev_task = task;
 		prev_attempt = w.attempt;
 		have_prev = 1;
@@ -774,6 +823,8 @@ out:
 	}
 	buf_release(&w.pending);
 	free(w.sess_log);
+	attach_worker_free(w.aw);
+	free(w.cap_msg);
 	job_free(w.jb);
 	json_decref(w.doc);
 	store_close(w.st);

@@ -262,6 +262,12 @@ session_new(const struct session_config *cfg, char **err)
 	}
 	if (cfg->path_mapping != NULL)
 		pathmap_copy(&s->pm, cfg->path_mapping);
+	if (cfg->prepare != NULL &&
+	    cfg->prepare(cfg->prepare_arg, s->dir, &s->pm, err) == -1) {
+		if (*err == NULL)
+			*err = xstrdup("the session could not be prepared");
+		goto fail;
+	}
 	s->pathmap_file = xasprintf("%s/path_mapping.json", s->dir);
 	pmdoc = pathmap_to_json(&s->pm);
 	fp = fopen(s->pathmap_file, "wxe");

@@ -138,6 +138,17 @@ struct session_config {
 	unsigned		 max_notify_seconds;
 	session_event_fn	 event;		/* may be NULL */
 	void			*event_arg;
+	/*
+	 * May be NULL.  Called once by session_new() when the session
+	 * directory exists, before the path mapping file is written and
+	 * Param.<name> is resolved: it may fill the directory (job
+	 * attachments) and change pm, which holds a copy of path_mapping.
+	 * Returns 0, or -1 with *err (malloc'd): session_new() then fails
+	 * with that message.
+	 */
+	int			(*prepare)(void *arg, const char *dir,
+				    struct pathmap *pm, char **err);
+	void			*prepare_arg;
 };
 
 struct session_result {

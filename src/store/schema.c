@@ -153,6 +153,35 @@ static const struct store_migration migrations[] = {
 	"CREATE INDEX jobs_ended ON jobs(ended_at) WHERE ended_at IS NOT NULL;"
 	"CREATE INDEX jobs_hook ON jobs(hook_state) WHERE hook_state = 1;"
 	},
+	{ 4, "job attachments: input and output manifests, path mapping rules",
+	"CREATE TABLE job_attach ("
+	"  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  store TEXT,"			/* CAS store root; NULL: none */
+	"  capture_outputs INTEGER NOT NULL DEFAULT 0,"
+	"  path_mapping TEXT"			/* rules given at submit, JSON */
+	");"
+	"CREATE TABLE job_inputs ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  root TEXT NOT NULL,"		/* absolute, as submitted */
+	"  manifest TEXT NOT NULL,"		/* manifest hash in the store */
+	"  files INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  PRIMARY KEY (job_id, idx)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE attempt_outputs ("
+	"  attempt_id INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  param TEXT NOT NULL,"		/* the PATH parameter */
+	"  root TEXT NOT NULL,"		/* its value as submitted */
+	"  manifest TEXT NOT NULL,"		/* files the attempt wrote there */
+	"  files INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  captured_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (attempt_id, param)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX attempt_outputs_job ON attempt_outputs(job_id);"
+	},
 };
 
 const struct store_migration *

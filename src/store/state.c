@@ -80,6 +80,8 @@ static const struct {
 	[REASON_JOB_QUIT] = { "JOB_QUIT", "job quit after a failure" },
 	[REASON_JOB_TERMINATED] = { "JOB_TERMINATED", "job terminated after a failure" },
 	[REASON_REQUEUED] = { "REQUEUED", "requeued" },
+	[REASON_UNMATCHED_OUTPUTS] = { "UNMATCHED_OUTPUTS",
+	    "unmatched output patterns" },
 };
 
 const char *

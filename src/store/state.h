@@ -85,6 +85,7 @@ enum state_reason {
 	REASON_JOB_QUIT,
 	REASON_JOB_TERMINATED,
 	REASON_REQUEUED,
+	REASON_UNMATCHED_OUTPUTS,	/* job attachments: no declared output */
 	REASON_NREASONS
 };
 

@@ -6,7 +6,8 @@
 
 mkdir -p "$DROVER_HOME"
 check "migrate --to 1 builds schema 1" sh -c '"$DROVER_BIN" migrate --to 1 | grep -q "applied 1"'
-check "status says 1 of 3" sh -c '"$DROVER_BIN" migrate --status | grep -q "schema 1 of 3"'
+latest=$(D migrate --status | sed -n 's/^schema 1 of \([0-9]*\).*/\1/p')
+check "status says 1 of the latest" test "${latest:-0}" -ge 4
 q_sh_job "$T_TMP/j.yaml" oldjob 2 'echo from-old-$1'
 # the created-job JSON as a version-1 drover stored it
 python3 - "$DROVER_HOME/drover.db" <<'PY'
@@ -34,8 +35,8 @@ DROVER_SYSTEM_CONFIG=$T_TMP/sys.conf D daemon 2> "$T_TMP/err"
 check "without auto_migrate the daemon refuses an old store" test $? = 1
 check "and says to run drover migrate" contains "$T_TMP/err" "drover migrate"
 D migrate > "$T_TMP/mig"
-check "migrate applies 2 and 3" test "$(grep -c '^applied' "$T_TMP/mig")" = 2
-check "now current" sh -c '"$DROVER_BIN" migrate | grep -q "schema 3 is current"'
+check "migrate applies 2 to the latest" test "$(grep -c '^applied' "$T_TMP/mig")" = $((latest - 1))
+check "now current" sh -c '"$DROVER_BIN" migrate | grep -q "schema '"$latest"' is current"'
 check "the old job runs on the new schema" D wait -q 1
 check "with its output" sh -c '"$DROVER_BIN" logs 1 | grep -q "Z from-old-1$"'
 D stop
@@ -43,7 +44,7 @@ D stop
 rm -rf "$DROVER_HOME"; mkdir -p "$DROVER_HOME"
 D migrate --to 1 > /dev/null
 check "the daemon migrates an old store itself" D status
-check "to 3" sh -c '"$DROVER_BIN" status --json | grep -q "\"schema\": 3"'
+check "to the latest" sh -c '"$DROVER_BIN" status --json | grep -q "\"schema\": '"$latest"'"'
 D stop
 python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute('PRAGMA user_version = 99'); d.commit()" "$DROVER_HOME/drover.db"
 D daemon 2> "$T_TMP/err"
