@@ -19,20 +19,15 @@
 
 #include "cas/fsutil.h"
 #include "common/buf.h"
+#include "common/fs.h"
 #include "common/xmalloc.h"
 
 char *
 cas_drover_home(void)
 {
-	const char *v;
+	char *h = fs_drover_home();
 
-	if ((v = getenv("DROVER_HOME")) != NULL && *v != '\0')
-		return xstrdup(v);
-	if ((v = getenv("XDG_STATE_HOME")) != NULL && *v == '/')
-		return xasprintf("%s/drover", v);
-	if ((v = getenv("HOME")) != NULL && *v != '\0')
-		return xasprintf("%s/.local/state/drover", v);
-	return xstrdup(".drover");
+	return h ? h : xstrdup(".drover");
 }
 
 void
@@ -53,38 +48,7 @@ cas_seterr(char **errp, const char *fmt, ...)
 int
 cas_mkdirs(const char *path, mode_t mode)
 {
-	char *p, *s;
-	struct stat st;
-	int rc = 0;
-
-	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		errno = ENOTDIR;
-		return -1;
-	}
-	p = xstrdup(path);
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, mode) == -1 && errno != EEXIST) {
-				rc = -1;
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	if (rc == 0 && (stat(path, &st) == -1 || !S_ISDIR(st.st_mode))) {
-		if (errno == 0)
-			errno = ENOTDIR;
-		rc = -1;
-	}
-	free(p);
-	return rc;
+	return fs_mkdirs(path, mode);
 }
 
 char *

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/fs.h"
 #include "common/xmalloc.h"
 #include "daemon/config.h"
 
@@ -358,27 +359,6 @@ config_get_bool(const struct config *c, const char *key, int def)
 	return b;
 }
 
-static int
-mkdirs_for(const char *path, char **err)
-{
-	char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
-			*err = xasprintf("cannot create '%s': %s", p,
-			    strerror(errno));
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	return 0;
-}
-
 int
 config_set_file(const char *path, const char *key, const char *value,
     char **err)
@@ -449,8 +429,11 @@ config_set_file(const char *path, const char *key, const char *value,
 		}
 		buf_addf(&out, "%s = %s\n", want_key, value);
 	}
-	if (mkdirs_for(path, err) == -1)
+	if (fs_mkdirs_for(path, 0755) == -1) {
+		*err = xasprintf("cannot create the directory of '%s': %s",
+		    path, strerror(errno));
 		goto fail;
+	}
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd == -1) {

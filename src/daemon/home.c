@@ -7,24 +7,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/xmalloc.h"
 #include "daemon/home.h"
 
 char *
 home_dir(char **err)
 {
-	const char *h = getenv("DROVER_HOME"), *x, *u;
+	char *h = fs_drover_home();
 
-	if (h && *h)
-		return xstrdup(h);
-	x = getenv("XDG_STATE_HOME");
-	if (x && *x == '/')
-		return xasprintf("%s/drover", x);
-	u = getenv("HOME");
-	if (u && *u)
-		return xasprintf("%s/.local/state/drover", u);
-	*err = xstrdup("cannot find a state directory: set DROVER_HOME or HOME");
-	return NULL;
+	if (h == NULL)
+		*err = xstrdup("cannot find a state directory: set "
+		    "DROVER_HOME or HOME");
+	return h;
 }
 
 char *
@@ -33,35 +28,12 @@ home_path(const char *dir, const char *name)
 	return xasprintf("%s/%s", dir, name);
 }
 
-static int
-mkdir_parents(const char *dir, char **err)
-{
-	char *p = xstrdup(dir);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-			*err = xasprintf("cannot create '%s': %s", p,
-			    strerror(errno));
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	return 0;
-}
-
 int
 home_ensure(const char *dir, char **err)
 {
 	struct stat sb;
 
-	if (mkdir_parents(dir, err) == -1)
-		return -1;
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+	if (fs_mkdirs(dir, 0700) == -1) {
 		*err = xasprintf("cannot create '%s': %s", dir, strerror(errno));
 		return -1;
 	}
