@@ -4,11 +4,13 @@
  * else (no queue, no record of anything).  queue-bench.sh compares the
  * drover queue against it.
  *
- *	parloop [-n N] [-j J] [CMD [ARG...]]
+ *	parloop [-f] [-n N] [-j J] [CMD [ARG...]]
  *
  * Runs CMD (default /bin/true) N times (default 10000), J at once
- * (default 2), with posix_spawn() and waitpid(-1), and prints "parloop:
- * N runs, J in flight, S s, R runs/s".  Exit status 1 if a run failed.
+ * (default 2), with posix_spawn() (or, with -f, fork() and execv(): the
+ * classic loop the queue's target is stated against) and waitpid(-1), and
+ * prints "parloop: N runs, J in flight, S s, R runs/s".  Exit status 1 if
+ * a run failed.
  */
 #include <spawn.h>
 #include <stdio.h>
@@ -36,10 +38,13 @@ main(int argc, char **argv)
 	char **cmd = deflt;
 	long n = 10000, j = 2, started = 0, running = 0, bad = 0;
 	double t0, dt;
-	int c;
+	int c, use_fork = 0;
 
-	while ((c = getopt(argc, argv, "+n:j:")) != -1) {
+	while ((c = getopt(argc, argv, "+fn:j:")) != -1) {
 		switch (c) {
+		case 'f':
+			use_fork = 1;
+			break;
 		case 'n':
 			n = strtol(optarg, NULL, 10);
 			break;
@@ -47,7 +52,7 @@ main(int argc, char **argv)
 			j = strtol(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: parloop [-n N] [-j J] [CMD...]\n");
+			fprintf(stderr, "usage: parloop [-f] [-n N] [-j J] [CMD...]\n");
 			return 2;
 		}
 	}
@@ -64,7 +69,16 @@ main(int argc, char **argv)
 		while (running < j && started < n) {
 			pid_t pid;
 
-			if (posix_spawn(&pid, cmd[0], NULL, NULL, cmd,
+			if (use_fork) {
+				if ((pid = fork()) == -1) {
+					perror("fork");
+					return 1;
+				}
+				if (pid == 0) {
+					execv(cmd[0], cmd);
+					_exit(127);
+				}
+			} else if (posix_spawn(&pid, cmd[0], NULL, NULL, cmd,
 			    environ) != 0) {
 				perror("posix_spawn");
 				return 1;
