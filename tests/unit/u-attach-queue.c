@@ -26,6 +26,8 @@
 #include "store/queue.h"
 #include "store/store.h"
 
+#include "store-fixture.h"
+
 /* ---- helpers ---------------------------------------------------------- */
 
 static struct job *
@@ -429,54 +431,6 @@ test_dest(void **state)
 
 /* ---- store records ---------------------------------------------------- */
 
-struct fx {
-	char		 dir[64];
-	char		*path;
-	struct store	*st;
-};
-
-static int
-setup(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	char *err = NULL;
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/u-attach-queue.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->path = xasprintf("%s/drover.db", f->dir);
-	assert_int_equal(store_open(&f->st, f->path, STORE_CREATE |
-	    STORE_MIGRATE, &err), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
-
-	store_close(f->st);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(f->path);
-	free(f);
-	return 0;
-}
-
-static int64_t
-count(struct store *st, const char *sql)
-{
-	sqlite3_stmt *s = store_stmt(st, sql);
-	int64_t v = -1;
-
-	assert_non_null(s);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return v;
-}
-
 static void
 check_bad(const char *json, const char *want)
 {
@@ -570,12 +524,12 @@ test_records(void **state)
 	assert_null(queue_attach_json(f->st, other));
 	assert_int_equal(queue_session_end(f->st, sid, REASON_SESSION_FAILED,
 	    "test"), 0);
-	assert_int_equal(count(f->st, "SELECT count(*) FROM attempt_outputs"),
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM attempt_outputs"),
 	    2);
 	assert_int_equal(queue_rm(f->st, id, 1, &err), 0);
-	assert_int_equal(count(f->st, "SELECT count(*) FROM job_attach"), 0);
-	assert_int_equal(count(f->st, "SELECT count(*) FROM job_inputs"), 0);
-	assert_int_equal(count(f->st, "SELECT count(*) FROM attempt_outputs"),
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM job_attach"), 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM job_inputs"), 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM attempt_outputs"),
 	    0);
 }
 
@@ -589,7 +543,7 @@ main(void)
 		cmocka_unit_test(test_changed),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_dest),
-		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,53 +22,7 @@
 #include "store/state.h"
 #include "store/store.h"
 
-struct fx {
-	char		 dir[64];
-	char		*path;
-	struct store	*st;
-};
-
-static int
-setup(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	char *err = NULL;
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/u-store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->path = xasprintf("%s/drover.db", f->dir);
-	assert_int_equal(store_open(&f->st, f->path, STORE_CREATE |
-	    STORE_MIGRATE, &err), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
-
-	store_close(f->st);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(f->path);
-	free(f);
-	return 0;
-}
-
-static int64_t
-scalar(struct store *st, const char *sql)
-{
-	sqlite3_stmt *s = store_stmt(st, sql);
-	int64_t v = -1;
-
-	assert_non_null(s);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return v;
-}
+#include "store-fixture.h"
 
 static char *
 text(struct store *st, const char *sql)
@@ -140,7 +94,7 @@ count(struct store *st, int64_t job, int step, const char *col)
 {
 	char *sql = xasprintf("SELECT n_%s FROM steps WHERE job_id = %lld AND "
 	    "idx = %d", col, (long long)job, step);
-	int64_t v = scalar(st, sql);
+	int64_t v = fx_scalar(st, sql);
 
 	free(sql);
 	return v;
@@ -170,7 +124,7 @@ test_open_versions(void **state)
 	assert_int_equal(store_version(f->st), store_schema_latest());
 	assert_true(store_schema_latest() >= 3);
 	assert_sql_text(f->st, "PRAGMA journal_mode", "wal");
-	assert_int_equal(scalar(f->st, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(fx_scalar(f->st, "PRAGMA foreign_keys"), 1);
 	assert_non_null(store_migration_name(1));
 	assert_null(store_migration_name(store_schema_latest() + 1));
 }
@@ -221,8 +175,8 @@ test_migrations(void **state)
 	assert_int_equal(store_version(st), store_schema_latest());
 	/* the old job is intact and usable with the new columns */
 	assert_sql_text(st, "SELECT name FROM jobs WHERE id = 1", "old");
-	assert_int_equal(scalar(st, "SELECT hook_state FROM jobs"), 0);
-	assert_int_equal(scalar(st, "SELECT count(*) FROM job_deps"), 0);
+	assert_int_equal(fx_scalar(st, "SELECT hook_state FROM jobs"), 0);
+	assert_int_equal(fx_scalar(st, "SELECT count(*) FROM job_deps"), 0);
 	assert_int_equal(queue_claim(st, 1, 0, 1, &t), 1);
 	assert_int_equal(t, 0);
 	store_close(st);
@@ -279,17 +233,17 @@ test_huge_job_rows(void **state)
 	int64_t id = submit(f->st, 2, 1000000, 1, QUEUE_ON_ERROR_QUIT, 0, NULL,
 	    0);
 
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM jobs"), 1);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM steps"), 2);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM tasks"), 0);
-	assert_int_equal(scalar(f->st, "SELECT task_count FROM jobs"), 2000000);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM jobs"), 1);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM steps"), 2);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM tasks"), 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT task_count FROM jobs"), 2000000);
 	assert_int_equal(count(f->st, id, 0, "ready"), 1000000);
 	assert_int_equal(count(f->st, id, 1, "pending"), 1000000);
 	assert_string_equal(job_state(f->st, id), "READY");
 	assert_sql_text(f->st, "SELECT reason FROM jobs", "WAITING_WORKERS");
 	/* one task dispatched: one row */
 	run_one(f->st, id, 0, 1, TASK_SUCCEEDED);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM tasks"), 1);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM tasks"), 1);
 	assert_int_equal(count(f->st, id, 0, "succeeded"), 1);
 	assert_int_equal(count(f->st, id, 0, "ready"), 999999);
 }
@@ -324,10 +278,10 @@ test_lifecycle_and_deps(void **state)
 	run_one(f->st, id, 1, 1, TASK_SUCCEEDED);
 	assert_string_equal(job_state(f->st, id), "SUCCEEDED");
 	assert_sql_text(f->st, "SELECT reason FROM jobs", "SUCCEEDED");
-	assert_true(scalar(f->st, "SELECT ended_at FROM jobs") > 0);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM attempts"), 4);
+	assert_true(fx_scalar(f->st, "SELECT ended_at FROM jobs") > 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM attempts"), 4);
 	/* every task move is in the event log */
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM events WHERE "
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM events WHERE "
 	    "task IS NOT NULL AND to_state = 'SUCCEEDED'"), 4);
 }
 
@@ -344,8 +298,8 @@ test_retries(void **state)
 	run_one(f->st, id, 0, 1, TASK_FAILED);
 	assert_string_equal(job_state(f->st, id), "FAILED");
 	assert_sql_text(f->st, "SELECT reason FROM jobs", "NONZERO_EXIT");
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM attempts"), 3);
-	assert_int_equal(scalar(f->st, "SELECT max(attempt) FROM attempts"), 3);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM attempts"), 3);
+	assert_int_equal(fx_scalar(f->st, "SELECT max(attempt) FROM attempts"), 3);
 	/* manual retry gives a fresh budget */
 	{
 		char *err = NULL;
@@ -355,7 +309,7 @@ test_retries(void **state)
 	assert_string_equal(job_state(f->st, id), "READY");
 	run_one(f->st, id, 0, 1, TASK_SUCCEEDED);
 	assert_string_equal(job_state(f->st, id), "SUCCEEDED");
-	assert_int_equal(scalar(f->st, "SELECT max(attempt) FROM attempts"), 4);
+	assert_int_equal(fx_scalar(f->st, "SELECT max(attempt) FROM attempts"), 4);
 }
 
 static void
@@ -369,7 +323,7 @@ test_on_error_continue(void **state)
 	/* B depends on A: fails with DEPENDENCY_FAILED; A goes on */
 	assert_int_equal(count(f->st, id, 1, "failed"), 3);
 	assert_int_equal(count(f->st, id, 0, "ready"), 2);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM events WHERE "
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM events WHERE "
 	    "reason = 'DEPENDENCY_FAILED'"), 1);
 	run_one(f->st, id, 0, 1, TASK_SUCCEEDED);
 	run_one(f->st, id, 0, 1, TASK_SUCCEEDED);
@@ -392,7 +346,7 @@ test_on_error_quit_terminate(void **state)
 	run_one(f->st, q, 0, 8, TASK_FAILED);
 	assert_int_equal(count(f->st, q, 0, "running"), 1);
 	assert_int_equal(count(f->st, q, 0, "canceled"), 2);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM tasks WHERE "
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM tasks WHERE "
 	    "cancel IS NOT NULL"), 0);
 	assert_string_equal(job_state(f->st, q), "RUNNING");
 	{
@@ -573,17 +527,17 @@ test_rm_gc(void **state)
 	err = NULL;
 	run_one(f->st, a, 0, 1, TASK_SUCCEEDED);
 	assert_int_equal(queue_rm(f->st, a, 0, &err), 0);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM events WHERE "
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM events WHERE "
 	    "job_id = 1"), 0);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM attempts"), 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM attempts"), 0);
 	run_one(f->st, b, 0, 1, TASK_SUCCEEDED);
 	assert_int_equal(queue_gc(f->st, 0, &ids, &n), 0);
 	free(ids);
 	assert_int_equal(queue_gc(f->st, store_now_ms() + 1000, &ids, &n), 1);
 	assert_int_equal(ids[0], b);
 	free(ids);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM jobs"), 0);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM steps"), 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM jobs"), 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM steps"), 0);
 }
 
 static void
@@ -598,7 +552,7 @@ test_refused_move(void **state)
 	    REASON_NONE, NULL, -1), -1);
 	store_rollback(f->st);
 	assert_int_equal(count(f->st, id, 0, "ready"), 2);
-	assert_int_equal(scalar(f->st, "SELECT count(*) FROM tasks"), 0);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM tasks"), 0);
 }
 
 static void
@@ -628,21 +582,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_versions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_huge_job_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lifecycle_and_deps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_on_error_continue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_on_error_quit_terminate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pause_resume_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_one_task, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_after_jobs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_session_lost, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rm_gc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_move, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_versions, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_migrations, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_newer_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_huge_job_rows, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle_and_deps, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_retries, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_on_error_continue, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_on_error_quit_terminate, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pause_resume_cancel, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_one_task, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_after_jobs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_session_lost, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rm_gc, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_move, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_json, fx_setup, fx_teardown),
 	};
 
 	log_init("u-store", LOG_LVL_ERROR);
