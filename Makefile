@@ -4,6 +4,7 @@
 #   make test       install missing packages, build (gcc + clang), run every test
 #   make bench      optimised build in build-release/, run bench/
 #   make install    optimised build, install under PREFIX (default /usr/local)
+#   make valgrind   unit tests under valgrind (a build without sanitizers)
 BUILD    ?= build
 RELEASE  ?= build-release
 CLANGDIR ?= build-clang
@@ -13,7 +14,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 SHARED   ?= $(abspath ../shared)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build deps run test test-clang bench release install clean
+.PHONY: all build deps run test test-clang bench release install valgrind clean
 
 all: build
 
@@ -48,5 +49,13 @@ bench: deps release
 install: release
 	cmake --install $(RELEASE) --prefix $(PREFIX)
 
+# ASan and valgrind do not mix: a plain debug build, every unit test under
+# memcheck; any error or definite leak fails.
+VGDIR ?= build-valgrind
+valgrind: deps
+	cmake -S . -B $(VGDIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc >/dev/null
+	cmake --build $(VGDIR) -j $(JOBS)
+	./scripts/valgrind-units.sh $(VGDIR)
+
 clean:
-	rm -rf $(BUILD) $(RELEASE) $(CLANGDIR)
+	rm -rf $(BUILD) $(RELEASE) $(CLANGDIR) $(VGDIR)
