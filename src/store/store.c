@@ -2,9 +2,12 @@
  * Opening the store, migrations, transactions and the statement cache.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -138,13 +141,33 @@ store_step(struct store *st, sqlite3_stmt *s)
 	return rc;
 }
 
+/*
+ * Writers queue on a lock file before BEGIN IMMEDIATE.  The daemon and its
+ * workers commit a few times per task each; waiting in SQLite's busy
+ * handler means sleeping and polling, and nearly every commit of two busy
+ * workers collided, leaving the CPUs idle between tasks.  A blocking
+ * flock() hands the turn over the moment the holder releases it (and the
+ * kernel releases it if the holder dies).  Auto-commit statements outside
+ * store_begin() still rely on the busy handler.
+ */
+static void
+store_wlock(struct store *st, int op)
+{
+	if (st->wlock_fd < 0)
+		return;
+	while (flock(st->wlock_fd, op) == -1 && errno == EINTR)
+		;
+}
+
 int
 store_begin(struct store *st)
 {
 	if (st->in_tx++ > 0)
 		return 0;
 	st->failed = 0;
+	store_wlock(st, LOCK_EX);
 	if (store_exec(st, "BEGIN IMMEDIATE") == -1) {
+		store_wlock(st, LOCK_UN);
 		st->in_tx = 0;
 		return -1;
 	}
@@ -172,13 +195,16 @@ store_commit(struct store *st)
 		return st->failed ? -1 : 0;
 	if (st->failed) {
 		store_abort_tx(st);
+		store_wlock(st, LOCK_UN);
 		st->failed = 0;
 		return -1;
 	}
 	if (store_exec(st, "COMMIT") == -1) {
 		store_abort_tx(st);
+		store_wlock(st, LOCK_UN);
 		return -1;
 	}
+	store_wlock(st, LOCK_UN);
 	return 0;
 }
 
@@ -192,6 +218,7 @@ store_rollback(struct store *st)
 		return;
 	}
 	store_abort_tx(st);
+	store_wlock(st, LOCK_UN);
 	st->failed = 0;
 }
 
@@ -289,6 +316,7 @@ store_open(struct store **out, const char *path, int flags, char **err)
 
 	*out = NULL;
 	st = xcalloc(1, sizeof(*st));
+	st->wlock_fd = -1;
 	st->path = xstrdup(path);
 	st->cache = xcalloc(1, sizeof(*st->cache));
 	if (flags & STORE_READONLY)
@@ -304,6 +332,12 @@ store_open(struct store **out, const char *path, int flags, char **err)
 		return -1;
 	}
 	sqlite3_busy_handler(st->db, store_busy, NULL);
+	if (!(flags & STORE_READONLY)) {
+		char *lp = xasprintf("%s-wlock", path);
+
+		st->wlock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		free(lp);
+	}
 	sqlite3_extended_result_codes(st->db, 1);
 	if (!(flags & STORE_READONLY) &&
 	    (store_exec(st, "PRAGMA journal_mode = WAL") == -1 ||
@@ -369,6 +403,8 @@ store_close(struct store *st)
 	}
 	if (st->db)
 		sqlite3_close(st->db);
+	if (st->wlock_fd >= 0)
+		close(st->wlock_fd);
 	free(st->dirty);
 	free(st->path);
 	free(st);

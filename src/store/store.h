@@ -33,6 +33,8 @@ struct store {
 	char			*path;
 	int			 in_tx;		/* nesting depth of store_begin() */
 	int			 failed;	/* a nested step failed: roll back */
+	int			 wlock_fd;	/* "<db>-wlock", flock()ed around
+						 * write transactions; -1: none */
 	struct store_stmt_cache	*cache;
 	/* queue.c's batches: jobs whose state to recompute at batch end */
 	int			 batch;
