@@ -66,7 +66,10 @@ struct worker {
 	char		*sess_log;	/* its path */
 	int64_t		 log_off;	/* its size */
 	int64_t		 task_off;	/* where the running attempt began */
-	int64_t		 last_progress;
+	int64_t		 last_progress;	/* ms, when progress was last written */
+	double		 progress_written; /* that value, -1: none yet */
+	double		 progress_final;	/* the ended task's last progress
+					 * if not written yet, else -1 */
 	int		 canceling;
 	pid_t		 action_pid;	/* running task action, pgid not stored */
 	int64_t		 last_look;	/* drain / priority checked, ms */
@@ -224,6 +227,7 @@ on_event(void *arg, const struct session_event *ev)
 		now = mono_ms();
 		if (in_task && now - w->last_progress >= 250) {
 			w->last_progress = now;
+			w->progress_written = ev->progress;
 			queue_attempt_progress(w->st, w->attempt, ev->progress,
 			    NULL);
 			notify(w);
@@ -435,6 +439,15 @@ task_params(struct worker *w, int64_t task, struct session_task_param **out,
 	}
 }
 
+/* Writes the ended task's last progress if it was not written yet. */
+static void
+flush_progress(struct worker *w, int64_t attempt)
+{
+	if (w->progress_final >= 0)
+		queue_attempt_progress(w->st, attempt, w->progress_final, NULL);
+	w->progress_final = -1;
+}
+
 /*
  * Records a result; while the store cannot be written (a full disk...)
  * keeps it and tries again, so the result lands once the store can take
@@ -446,6 +459,8 @@ record_end(struct worker *w, int64_t task, int64_t attempt,
 {
 	unsigned delay_ms = 100;
 	int warned = 0;
+
+	flush_progress(w, attempt);
 
 	while (queue_task_end(w->st, w->job, w->step, task, attempt, r) < 0) {
 		struct timespec ts;
@@ -498,6 +513,11 @@ run_action(struct worker *w, int64_t task, struct queue_result *r)
 		wait_action(w);
 		session_result(w->ss, &res);
 	}
+	/* progress is written at most every 250 ms: keep the last value for
+	 * the transaction that records the result */
+	w->progress_final = res.progress >= 0 &&
+	    res.progress != w->progress_written ? res.progress : -1;
+	w->progress_written = -1;
 	for (size_t i = 0; i < n; i++)
 		free(vals[i]);
 	free(vals);
@@ -641,6 +661,7 @@ worker_main(int64_t sid)
 	struct queue_result prev;
 
 	memset(&w, 0, sizeof(w));
+	w.progress_written = w.progress_final = -1;
 	w.sid = sid;
 	w.task = -1;
 	w.sess_fd = -1;
@@ -755,6 +776,7 @@ worker_main(int64_t sid)
 			break;
 		queue_batch_begin(w.st);
 		if (have_prev) {
+			flush_progress(&w, prev_attempt);
 			if (queue_task_end(w.st, w.job, w.step, prev_task,
 			    prev_attempt, &prev) < 0)
 				log_error("session %" PRId64 ": cannot record "
