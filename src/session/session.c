@@ -1070,11 +1070,28 @@ env_symtab(struct session *s, struct envrec *e, char **err)
 	return st;
 }
 
+/*
+ * Starts an environment's onEnter or onExit (which: the key), or ends the
+ * action at once as a success when the environment has none.
+ */
+static void
+env_action_run(struct session *s, const json_t *script, const char *which,
+    struct symtab *st)
+{
+	const json_t *a = json_object_get(json_object_get(script, "actions"),
+	    which);
+
+	if (a == NULL || json_is_null(a))
+		action_end_now(s, NULL);
+	else
+		action_run(s, a, st);
+}
+
 int
 session_enter_env_start(struct session *s, const json_t *env,
     struct session_result *res)
 {
-	const json_t *script, *vars, *on_enter, *v;
+	const json_t *script, *vars, *v;
 	const char *name, *key;
 	struct symtab *st = NULL;
 	struct envrec *e;
@@ -1114,12 +1131,7 @@ session_enter_env_start(struct session *s, const json_t *env,
 	}
 	if (write_files(s, script, &e->files, "Env.File", st, 1, &err) == -1)
 		goto fail;
-	on_enter = json_object_get(json_object_get(script, "actions"),
-	    "onEnter");
-	if (on_enter == NULL || json_is_null(on_enter))
-		action_end_now(s, NULL);
-	else
-		action_run(s, on_enter, st);
+	env_action_run(s, script, "onEnter", st);
 	symtab_free(st);
 	return 0;
 fail:
@@ -1132,7 +1144,7 @@ fail:
 int
 session_exit_env_start(struct session *s, struct session_result *res)
 {
-	const json_t *script, *on_exit;
+	const json_t *script;
 	struct symtab *st;
 	struct envrec *e;
 	char *err = NULL;
@@ -1149,12 +1161,7 @@ session_exit_env_start(struct session *s, struct session_result *res)
 		free(err);
 		return 0;
 	}
-	on_exit = json_object_get(json_object_get(script, "actions"),
-	    "onExit");
-	if (on_exit == NULL || json_is_null(on_exit))
-		action_end_now(s, NULL);
-	else
-		action_run(s, on_exit, st);
+	env_action_run(s, script, "onExit", st);
 	symtab_free(st);
 	return 0;
 }

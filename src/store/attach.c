@@ -12,23 +12,6 @@
 #include "store/attach.h"
 #include "store/store.h"
 
-static const char *
-col_text(sqlite3_stmt *s, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-
-	return t ? t : "";
-}
-
-static int
-step_done(struct store *st, sqlite3_stmt *s)
-{
-	int rc = store_step(st, s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* 32 lowercase hex digits (a cas manifest hash: safe as a file name). */
 static int
 hash_ok(const char *h)
@@ -151,7 +134,7 @@ queue_attach_set(struct store *st, int64_t job, const json_t *spec,
 	    "captureOutputs")));
 	sqlite3_bind_text(s, 4, text, -1, SQLITE_TRANSIENT);
 	free(text);
-	if (step_done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		goto fail;
 	json_array_foreach(inputs, i, in) {
 		s = store_stmt(st, "INSERT INTO job_inputs(job_id, idx, root, "
@@ -168,7 +151,7 @@ queue_attach_set(struct store *st, int64_t job, const json_t *spec,
 		    "files")));
 		sqlite3_bind_int64(s, 6, json_integer_value(json_object_get(in,
 		    "bytes")));
-		if (step_done(st, s) == -1)
+		if (store_step_done(st, s) == -1)
 			goto fail;
 	}
 	if (store_commit(st) == -1) {
@@ -199,10 +182,10 @@ queue_attach_get(struct store *st, int64_t job, struct queue_attach *qa)
 	if (store_step(st, s) == SQLITE_ROW) {
 		found = 1;
 		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
-			qa->store = xstrdup(col_text(s, 0));
+			qa->store = xstrdup(store_col_text(s, 0));
 		qa->capture_outputs = sqlite3_column_int(s, 1);
 		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-			qa->path_mapping = xstrdup(col_text(s, 2));
+			qa->path_mapping = xstrdup(store_col_text(s, 2));
 	}
 	sqlite3_reset(s);
 	if (!found)
@@ -220,8 +203,8 @@ queue_attach_get(struct store *st, int64_t job, struct queue_attach *qa)
 		qa->inputs = xrealloc(qa->inputs, (qa->ninputs + 1) *
 		    sizeof(*qa->inputs));
 		in = &qa->inputs[qa->ninputs++];
-		in->root = xstrdup(col_text(s, 0));
-		in->manifest = xstrdup(col_text(s, 1));
+		in->root = xstrdup(store_col_text(s, 0));
+		in->manifest = xstrdup(store_col_text(s, 1));
 		in->files = sqlite3_column_int64(s, 2);
 		in->bytes = sqlite3_column_int64(s, 3);
 	}
@@ -267,7 +250,7 @@ queue_attach_outputs_add(struct store *st, int64_t job, int64_t attempt,
 		sqlite3_bind_int64(s, 6, o[i].files);
 		sqlite3_bind_int64(s, 7, o[i].bytes);
 		sqlite3_bind_int64(s, 8, now);
-		if (step_done(st, s) == -1)
+		if (store_step_done(st, s) == -1)
 			goto fail;
 	}
 	return store_commit(st);
@@ -315,13 +298,13 @@ queue_attach_json(struct store *st, int64_t job)
 			json_array_append_new(outs, json_pack("{s:i, s:s, s:I, "
 			    "s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
 			    "step", sqlite3_column_int(s, 0),
-			    "stepName", col_text(s, 1),
+			    "stepName", store_col_text(s, 1),
 			    "task", (json_int_t)sqlite3_column_int64(s, 2),
 			    "attempt", sqlite3_column_int(s, 3),
-			    "state", col_text(s, 4),
-			    "param", col_text(s, 5),
-			    "root", col_text(s, 6),
-			    "manifest", col_text(s, 7),
+			    "state", store_col_text(s, 4),
+			    "param", store_col_text(s, 5),
+			    "root", store_col_text(s, 6),
+			    "manifest", store_col_text(s, 7),
 			    "files", (json_int_t)sqlite3_column_int64(s, 8),
 			    "bytes", (json_int_t)sqlite3_column_int64(s, 9),
 			    "capturedAt",

@@ -36,27 +36,10 @@ queue_on_error_parse(const char *s)
 /* ---- small helpers ---- */
 
 static int
-done(struct store *st, sqlite3_stmt *s)
-{
-	int rc = store_step(st, s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
 fail_tx(struct store *st)
 {
 	store_rollback(st);
 	return -1;
-}
-
-static const char *
-col_text(sqlite3_stmt *s, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-
-	return t ? t : "";
 }
 
 /* One step of a job, as policies need it. */
@@ -111,11 +94,11 @@ qjob_load(struct store *st, int64_t id, struct qjob *j)
 	}
 	j->id = id;
 	j->priority = sqlite3_column_int(s, 0);
-	j->on_error = queue_on_error_parse(col_text(s, 1));
+	j->on_error = queue_on_error_parse(store_col_text(s, 1));
 	j->max_retries = sqlite3_column_int(s, 2);
 	j->max_failed = sqlite3_column_int(s, 3);
 	j->paused = sqlite3_column_int(s, 4);
-	j->state = task_state_parse(col_text(s, 5));
+	j->state = task_state_parse(store_col_text(s, 5));
 	sqlite3_reset(s);
 
 	s = store_stmt(st, "SELECT idx, name, task_count, deps, n_pending, "
@@ -135,11 +118,11 @@ qjob_load(struct store *st, int64_t id, struct qjob *j)
 		q = &j->steps[j->nsteps++];
 		memset(q, 0, sizeof(*q));
 		q->idx = sqlite3_column_int(s, 0);
-		q->name = xstrdup(col_text(s, 1));
+		q->name = xstrdup(store_col_text(s, 1));
 		q->task_count = sqlite3_column_int64(s, 2);
 		for (int i = 0; i < TASK_NSTATES; i++)
 			q->n[i] = sqlite3_column_int64(s, 4 + i);
-		deps = json_loads(col_text(s, 3), 0, NULL);
+		deps = json_loads(store_col_text(s, 3), 0, NULL);
 		if (json_is_array(deps) && json_array_size(deps)) {
 			q->deps = xcalloc(json_array_size(deps), sizeof(int));
 			json_array_foreach(deps, k, v)
@@ -318,14 +301,14 @@ job_final(struct store *st, int64_t job)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, job);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		return -1;
 	s = store_stmt(st, "SELECT state FROM jobs WHERE id = ?");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, job);
 	if (store_step(st, s) == SQLITE_ROW)
-		state = xstrdup(col_text(s, 0));
+		state = xstrdup(store_col_text(s, 0));
 	sqlite3_reset(s);
 	s = store_stmt(st, "SELECT d.job_id FROM job_deps d JOIN jobs c "
 	    "ON c.id = d.job_id WHERE d.parent_id = ? AND c.ended_at IS NULL");
@@ -404,7 +387,7 @@ queue_submit(struct store *st, const struct queue_job_spec *js, int64_t *id,
 	sqlite3_bind_int64(s, 12, total);
 	sqlite3_bind_int64(s, 13, now);
 	sqlite3_bind_text(s, 14, js->on_complete, -1, SQLITE_STATIC);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		goto sqlfail;
 	jid = sqlite3_last_insert_rowid(st->db);
 
@@ -415,7 +398,7 @@ queue_submit(struct store *st, const struct queue_job_spec *js, int64_t *id,
 			goto sqlfail;
 		sqlite3_bind_int64(s, 1, jid);
 		sqlite3_bind_int64(s, 2, js->after[i]);
-		if (done(st, s) == -1)
+		if (store_step_done(st, s) == -1)
 			goto sqlfail;
 	}
 	waiting = js->nafter > 0;
@@ -484,7 +467,7 @@ queue_submit(struct store *st, const struct queue_job_spec *js, int64_t *id,
 		sqlite3_bind_text(s, 9, nc[i] ? "NOT_COMPATIBLE" : "", -1,
 		    SQLITE_STATIC);
 		sqlite3_bind_text(s, 10, m ? m : "", -1, SQLITE_STATIC);
-		if (done(st, s) == -1 || state_event(st, jid, (int)i, -1, NULL,
+		if (store_step_done(st, s) == -1 || state_event(st, jid, (int)i, -1, NULL,
 		    task_state_name(init), nc[i] ? REASON_NOT_COMPATIBLE :
 		    REASON_SUBMITTED, m) == -1) {
 			free(m);
@@ -517,7 +500,7 @@ queue_submit(struct store *st, const struct queue_job_spec *js, int64_t *id,
 		if (store_step(st, s) == SQLITE_ROW) {
 			char *m = xasprintf("job %" PRId64 " it runs after "
 			    "ended %s", (int64_t)sqlite3_column_int64(s, 0),
-			    col_text(s, 1));
+			    store_col_text(s, 1));
 
 			sqlite3_reset(s);
 			if (fail_whole_job(st, jid, m) == -1) {
@@ -571,7 +554,7 @@ queue_claim(struct store *st, int64_t job, int step, int64_t session,
 		sqlite3_bind_int64(s, 1, job);
 		sqlite3_bind_int(s, 2, step);
 		if (store_step(st, s) == SQLITE_ROW) {
-			implicit = col_text(s, 0);
+			implicit = store_col_text(s, 0);
 			ready_implicit = strcmp(implicit, "READY") == 0;
 			cursor = sqlite3_column_int64(s, 1);
 			count = sqlite3_column_int64(s, 2);
@@ -616,7 +599,7 @@ queue_claim(struct store *st, int64_t job, int step, int64_t session,
 		sqlite3_bind_int64(s, 1, cursor + 1);
 		sqlite3_bind_int64(s, 2, job);
 		sqlite3_bind_int(s, 3, step);
-		if (done(st, s) == -1)
+		if (store_step_done(st, s) == -1)
 			return fail_tx(st);
 	}
 	if (state_task_move(st, job, step, idx, TASK_ASSIGNED,
@@ -649,7 +632,7 @@ queue_task_start(struct store *st, int64_t job, int step, int64_t task,
 	sqlite3_bind_int64(s, 3, task);
 	cur = -1;
 	if (store_step(st, s) == SQLITE_ROW) {
-		cur = task_state_parse(col_text(s, 0));
+		cur = task_state_parse(store_col_text(s, 0));
 		holder = sqlite3_column_int64(s, 1);
 	}
 	sqlite3_reset(s);
@@ -680,7 +663,7 @@ queue_task_start(struct store *st, int64_t job, int step, int64_t task,
 	sqlite3_bind_int64(s, 6, store_now_ms());
 	sqlite3_bind_text(s, 7, log_path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, log_offset);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		return fail_tx(st);
 	*attempt = sqlite3_last_insert_rowid(st->db);
 	/* (the move to RUNNING counts the attempt in tasks.attempts) */
@@ -716,7 +699,7 @@ queue_attempt_set_log(struct store *st, int64_t attempt, const char *path)
 		return -1;
 	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, attempt);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 int
@@ -729,7 +712,7 @@ queue_attempt_pgid(struct store *st, int64_t attempt, long pgid)
 		return -1;
 	sqlite3_bind_int64(s, 1, pgid);
 	sqlite3_bind_int64(s, 2, attempt);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 int
@@ -745,7 +728,7 @@ queue_attempt_progress(struct store *st, int64_t attempt, double progress,
 	sqlite3_bind_double(s, 1, progress);
 	sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, attempt);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 char *
@@ -762,7 +745,7 @@ queue_task_cancel_reason(struct store *st, int64_t job, int step,
 	sqlite3_bind_int(s, 2, step);
 	sqlite3_bind_int64(s, 3, task);
 	if (store_step(st, s) == SQLITE_ROW)
-		r = xstrdup(col_text(s, 0));
+		r = xstrdup(store_col_text(s, 0));
 	sqlite3_reset(s);
 	return r;
 }
@@ -800,14 +783,14 @@ apply_failure(struct store *st, struct qjob *j, int step, int64_t task,
 			sqlite3_bind_text(s, 1, state_reason_code(r), -1,
 			    SQLITE_STATIC);
 			sqlite3_bind_int64(s, 2, j->id);
-			if (done(st, s) == -1)
+			if (store_step_done(st, s) == -1)
 				goto fail;
 			s = store_stmt(st, "UPDATE jobs SET terminate = 1 "
 			    "WHERE id = ?");
 			if (s == NULL)
 				goto fail;
 			sqlite3_bind_int64(s, 1, j->id);
-			if (done(st, s) == -1)
+			if (store_step_done(st, s) == -1)
 				goto fail;
 		}
 	} else {
@@ -911,7 +894,7 @@ queue_task_end(struct store *st, int64_t job, int step, int64_t task,
 	sqlite3_bind_int64(s, 5, store_now_ms());
 	sqlite3_bind_int64(s, 6, attempt);
 	sqlite3_bind_int64(s, 7, r->log_length);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		goto fail;
 	if (sqlite3_changes(st->db) == 0) {
 		/* already recorded: a result is written exactly once */
@@ -1070,7 +1053,7 @@ queue_cancel(struct store *st, int64_t job, int step, int64_t task,
 	sqlite3_bind_int(s, 2, step);
 	sqlite3_bind_int64(s, 3, task);
 	sqlite3_bind_text(s, 4, state_reason_code(why), -1, SQLITE_STATIC);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		goto sqlfail;
 	moved += sqlite3_changes(st->db);
 	s = store_stmt(st, "SELECT session_id FROM tasks WHERE job_id = ?1 AND "
@@ -1116,7 +1099,7 @@ queue_cancel_running(struct store *st, enum state_reason why,
 	if (s == NULL)
 		return fail_tx(st);
 	sqlite3_bind_text(s, 1, state_reason_code(why), -1, SQLITE_STATIC);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		return fail_tx(st);
 	s = store_stmt(st, "SELECT session_id FROM tasks WHERE state = "
 	    "'RUNNING' AND session_id IS NOT NULL");
@@ -1135,7 +1118,7 @@ set_paused(struct store *st, int64_t job, int paused)
 		return -1;
 	sqlite3_bind_int(s, 1, paused);
 	sqlite3_bind_int64(s, 2, job);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 int
@@ -1200,21 +1183,21 @@ queue_retry(struct store *st, int64_t job, int failed_only, char **err)
 	if (s == NULL)
 		goto sqlfail;
 	sqlite3_bind_int64(s, 1, job);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		goto sqlfail;
 	s = store_stmt(st, "UPDATE steps SET reason = '', message = '' "
 	    "WHERE job_id = ?");
 	if (s == NULL)
 		goto sqlfail;
 	sqlite3_bind_int64(s, 1, job);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		goto sqlfail;
 	s = store_stmt(st, "UPDATE tasks SET attempts = 0 WHERE job_id = ? "
 	    "AND state IN ('FAILED', 'CANCELED', 'NOT_COMPATIBLE')");
 	if (s == NULL)
 		goto sqlfail;
 	sqlite3_bind_int64(s, 1, job);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		goto sqlfail;
 	if ((n = state_job_move(st, job, mask, TASK_PENDING, REASON_REQUEUED,
 	    NULL)) < 0)
@@ -1251,13 +1234,13 @@ rm_one(struct store *st, int64_t job)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, job);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		return -1;
 	s = store_stmt(st, "DELETE FROM jobs WHERE id = ?");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, job);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 int
@@ -1345,7 +1328,7 @@ queue_session_new(struct store *st, int64_t job, int step, const char *host,
 	sqlite3_bind_text(s, 3, host, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, dir, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, store_now_ms());
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		return -1;
 	return sqlite3_last_insert_rowid(st->db);
 }
@@ -1363,7 +1346,7 @@ queue_session_set_proc(struct store *st, int64_t session, long pid,
 	sqlite3_bind_int64(s, 2, pgid);
 	sqlite3_bind_int64(s, 3, proc_start);
 	sqlite3_bind_int64(s, 4, session);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 int
@@ -1375,7 +1358,7 @@ queue_session_running(struct store *st, int64_t session)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, session);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 int
@@ -1405,7 +1388,7 @@ queue_session_end(struct store *st, int64_t session, enum state_reason why,
 		t[n].job = sqlite3_column_int64(s, 0);
 		t[n].step = sqlite3_column_int(s, 1);
 		t[n].task = sqlite3_column_int64(s, 2);
-		t[n].state = task_state_parse(col_text(s, 3));
+		t[n].state = task_state_parse(store_col_text(s, 3));
 		t[n].attempt = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 :
 		    sqlite3_column_int64(s, 4);
 		n++;
@@ -1454,7 +1437,7 @@ queue_session_end(struct store *st, int64_t session, enum state_reason why,
 	sqlite3_bind_text(s, 2, msg ? msg : state_reason_code(why), -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, session);
-	if (done(st, s) == -1)
+	if (store_step_done(st, s) == -1)
 		return fail_tx(st);
 	return store_commit(st);
 }
@@ -1592,7 +1575,7 @@ queue_hook_done(struct store *st, int64_t job)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, job);
-	return done(st, s);
+	return store_step_done(st, s);
 }
 
 int
@@ -1636,7 +1619,7 @@ queue_step_incompatible(struct store *st, int64_t job, int step,
 		    SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, job);
 		sqlite3_bind_int(s, 3, (int)i);
-		rc = done(st, s);
+		rc = store_step_done(st, s);
 	}
 	free(mark);
 	free(dm);
@@ -1673,7 +1656,7 @@ queue_job_document(struct store *st, int64_t job, int *priority)
 		return NULL;
 	sqlite3_bind_int64(s, 1, job);
 	if (store_step(st, s) == SQLITE_ROW) {
-		r = xstrdup(col_text(s, 0));
+		r = xstrdup(store_col_text(s, 0));
 		if (priority)
 			*priority = sqlite3_column_int(s, 1);
 	}
@@ -1736,29 +1719,29 @@ job_row(sqlite3_stmt *s)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
-	json_object_set_new(o, "name", json_string(col_text(s, 1)));
-	json_object_set_new(o, "state", json_string(col_text(s, 2)));
-	json_object_set_new(o, "reason", json_string(col_text(s, 3)));
-	json_object_set_new(o, "message", json_string(col_text(s, 4)));
+	json_object_set_new(o, "name", json_string(store_col_text(s, 1)));
+	json_object_set_new(o, "state", json_string(store_col_text(s, 2)));
+	json_object_set_new(o, "reason", json_string(store_col_text(s, 3)));
+	json_object_set_new(o, "message", json_string(store_col_text(s, 4)));
 	json_object_set_new(o, "priority",
 	    json_integer(sqlite3_column_int(s, 5)));
-	json_object_set_new(o, "submitter", json_string(col_text(s, 6)));
+	json_object_set_new(o, "submitter", json_string(store_col_text(s, 6)));
 	set_time(o, "submittedAt", s, 7);
 	set_time(o, "startedAt", s, 8);
 	set_time(o, "endedAt", s, 9);
 	json_object_set_new(o, "tasks",
 	    json_integer(sqlite3_column_int64(s, 10)));
 	json_object_set_new(o, "paused", json_boolean(sqlite3_column_int(s, 11)));
-	json_object_set_new(o, "onError", json_string(col_text(s, 12)));
+	json_object_set_new(o, "onError", json_string(store_col_text(s, 12)));
 	json_object_set_new(o, "maxRetries",
 	    json_integer(sqlite3_column_int(s, 13)));
 	json_object_set_new(o, "maxFailedTasks",
 	    json_integer(sqlite3_column_int(s, 14)));
 	if (sqlite3_column_type(s, 15) != SQLITE_NULL)
-		json_object_set_new(o, "source", json_string(col_text(s, 15)));
+		json_object_set_new(o, "source", json_string(store_col_text(s, 15)));
 	if (sqlite3_column_type(s, 16) != SQLITE_NULL)
 		json_object_set_new(o, "onComplete",
-		    json_string(col_text(s, 16)));
+		    json_string(store_col_text(s, 16)));
 	json_object_set_new(o, "succeeded",
 	    json_integer(sqlite3_column_int64(s, 17)));
 	json_object_set_new(o, "failed",
@@ -1798,16 +1781,16 @@ queue_job_json(struct store *st, int64_t job, int detail)
 			json_object_set_new(p, "index",
 			    json_integer(sqlite3_column_int(s, 0)));
 			json_object_set_new(p, "name",
-			    json_string(col_text(s, 1)));
+			    json_string(store_col_text(s, 1)));
 			json_object_set_new(p, "state",
-			    json_string(col_text(s, 2)));
+			    json_string(store_col_text(s, 2)));
 			json_object_set_new(p, "tasks",
 			    json_integer(sqlite3_column_int64(s, 3)));
 			json_object_set_new(p, "dependsOn",
-			    json_loads(col_text(s, 4), 0, NULL));
-			if (*col_text(s, 5))
+			    json_loads(store_col_text(s, 4), 0, NULL));
+			if (*store_col_text(s, 5))
 				json_object_set_new(p, "message",
-				    json_string(col_text(s, 5)));
+				    json_string(store_col_text(s, 5)));
 			json_object_set_new(p, "counts", counts_obj(s, 6));
 			json_array_append_new(steps, p);
 		}
@@ -1830,10 +1813,10 @@ queue_job_json(struct store *st, int64_t job, int detail)
 		sqlite3_bind_int64(s, 1, job);
 		if (store_step(st, s) == SQLITE_ROW) {
 			json_object_set_new(o, "parameters",
-			    json_loads(col_text(s, 0), 0, NULL));
+			    json_loads(store_col_text(s, 0), 0, NULL));
 			if (sqlite3_column_type(s, 1) != SQLITE_NULL)
 				json_object_set_new(o, "cwd",
-				    json_string(col_text(s, 1)));
+				    json_string(store_col_text(s, 1)));
 		}
 		sqlite3_reset(s);
 	}
@@ -1910,25 +1893,25 @@ queue_list_write(struct store *st, int state, int all, struct buf *out)
 	while ((rc = store_step(st, s)) == SQLITE_ROW) {
 		buf_addf(out, "%s\n  {\n    \"id\": %lld", n++ ? "," : "",
 		    (long long)sqlite3_column_int64(s, 0));
-		put_str(out, "name", col_text(s, 1));
-		put_str(out, "state", col_text(s, 2));
-		put_str(out, "reason", col_text(s, 3));
-		put_str(out, "message", col_text(s, 4));
+		put_str(out, "name", store_col_text(s, 1));
+		put_str(out, "state", store_col_text(s, 2));
+		put_str(out, "reason", store_col_text(s, 3));
+		put_str(out, "message", store_col_text(s, 4));
 		put_int(out, "priority", s, 5);
-		put_str(out, "submitter", col_text(s, 6));
+		put_str(out, "submitter", store_col_text(s, 6));
 		put_int(out, "submittedAt", s, 7);
 		put_int(out, "startedAt", s, 8);
 		put_int(out, "endedAt", s, 9);
 		put_int(out, "tasks", s, 10);
 		buf_addf(out, ",\n    \"paused\": %s", sqlite3_column_int(s, 11) ?
 		    "true" : "false");
-		put_str(out, "onError", col_text(s, 12));
+		put_str(out, "onError", store_col_text(s, 12));
 		put_int(out, "maxRetries", s, 13);
 		put_int(out, "maxFailedTasks", s, 14);
 		if (sqlite3_column_type(s, 15) != SQLITE_NULL)
-			put_str(out, "source", col_text(s, 15));
+			put_str(out, "source", store_col_text(s, 15));
 		if (sqlite3_column_type(s, 16) != SQLITE_NULL)
-			put_str(out, "onComplete", col_text(s, 16));
+			put_str(out, "onComplete", store_col_text(s, 16));
 		buf_addf(out, ",\n    \"succeeded\": %lld,\n    \"failed\": "
 		    "%lld,\n    \"running\": %lld\n  }",
 		    (long long)sqlite3_column_int64(s, 17),
@@ -1950,7 +1933,7 @@ queue_counts_json(struct store *st)
 	if (s == NULL)
 		return o;
 	while (store_step(st, s) == SQLITE_ROW)
-		json_object_set_new(o, col_text(s, 0),
+		json_object_set_new(o, store_col_text(s, 0),
 		    json_integer(sqlite3_column_int64(s, 1)));
 	sqlite3_reset(s);
 	return o;
@@ -1976,29 +1959,29 @@ queue_attempts_json(struct store *st, int64_t job, int step, int64_t task)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "step", json_integer(sqlite3_column_int(s, 0)));
-		json_object_set_new(o, "stepName", json_string(col_text(s, 1)));
+		json_object_set_new(o, "stepName", json_string(store_col_text(s, 1)));
 		json_object_set_new(o, "task",
 		    json_integer(sqlite3_column_int64(s, 2)));
 		json_object_set_new(o, "attempt",
 		    json_integer(sqlite3_column_int(s, 3)));
-		json_object_set_new(o, "state", json_string(col_text(s, 4)));
+		json_object_set_new(o, "state", json_string(store_col_text(s, 4)));
 		if (sqlite3_column_type(s, 5) != SQLITE_NULL)
 			json_object_set_new(o, "exitCode",
 			    json_integer(sqlite3_column_int(s, 5)));
 		if (sqlite3_column_type(s, 6) != SQLITE_NULL)
 			json_object_set_new(o, "status",
-			    json_string(col_text(s, 6)));
+			    json_string(store_col_text(s, 6)));
 		if (sqlite3_column_type(s, 7) != SQLITE_NULL)
 			json_object_set_new(o, "failMessage",
-			    json_string(col_text(s, 7)));
+			    json_string(store_col_text(s, 7)));
 		if (sqlite3_column_type(s, 8) != SQLITE_NULL)
 			json_object_set_new(o, "progress",
 			    json_real(sqlite3_column_double(s, 8)));
-		json_object_set_new(o, "reason", json_string(col_text(s, 9)));
+		json_object_set_new(o, "reason", json_string(store_col_text(s, 9)));
 		set_time(o, "startedAt", s, 10);
 		set_time(o, "endedAt", s, 11);
 		if (sqlite3_column_type(s, 12) != SQLITE_NULL)
-			json_object_set_new(o, "log", json_string(col_text(s, 12)));
+			json_object_set_new(o, "log", json_string(store_col_text(s, 12)));
 		if (sqlite3_column_type(s, 13) != SQLITE_NULL)
 			json_object_set_new(o, "session",
 			    json_integer(sqlite3_column_int64(s, 13)));
@@ -2037,13 +2020,13 @@ queue_events_json(struct store *st, int64_t job)
 			json_object_set_new(o, "task",
 			    json_integer(sqlite3_column_int64(s, 2)));
 		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-			json_object_set_new(o, "from", json_string(col_text(s, 3)));
+			json_object_set_new(o, "from", json_string(store_col_text(s, 3)));
 		if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-			json_object_set_new(o, "to", json_string(col_text(s, 4)));
-		json_object_set_new(o, "reason", json_string(col_text(s, 5)));
-		if (*col_text(s, 6))
+			json_object_set_new(o, "to", json_string(store_col_text(s, 4)));
+		json_object_set_new(o, "reason", json_string(store_col_text(s, 5)));
+		if (*store_col_text(s, 6))
 			json_object_set_new(o, "message",
-			    json_string(col_text(s, 6)));
+			    json_string(store_col_text(s, 6)));
 		json_array_append_new(a, o);
 	}
 	sqlite3_reset(s);

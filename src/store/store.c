@@ -141,6 +141,23 @@ store_step(struct store *st, sqlite3_stmt *s)
 	return rc;
 }
 
+int
+store_step_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc = store_step(st, s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+const char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+
+	return t ? t : "";
+}
+
 /*
  * Writers queue on a lock file before BEGIN IMMEDIATE.  The daemon and its
  * workers commit a few times per task each; waiting in SQLite's busy

@@ -91,6 +91,10 @@ int	store_exec(struct store *, const char *sql);
 sqlite3_stmt *store_stmt(struct store *, const char *sql);
 /* sqlite3_step() with the error logged; returns the SQLite code. */
 int	store_step(struct store *, sqlite3_stmt *);
+/* Steps a statement that returns no rows and resets it: 0, or -1 (logged). */
+int	store_step_done(struct store *, sqlite3_stmt *);
+/* Column i as text, "" for NULL; valid until the statement moves on. */
+const char *store_col_text(sqlite3_stmt *, int i);
 /*
  * 1 if the last failure of the connection was the disk or the file (full,
  * I/O error, read-only, cannot open, locked too long): worth retrying

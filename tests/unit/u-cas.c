@@ -29,51 +29,8 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
-static char *tmpdir;
-
-static int
-setup(void **state)
-{
-	char tmpl[] = "/tmp/u-cas.XXXXXX";
-
-	(void)state;
-	log_init("u-cas", LOG_LVL_ERROR);
-	tmpdir = xstrdup(mkdtemp(tmpl));
-	setenv("DROVER_HOME", tmpdir, 1);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	cas_rmtree(tmpdir);
-	free(tmpdir);
-	return 0;
-}
-
-static char *
-tpath(const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	buf_addf(&b, "%s/", tmpdir);
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	return buf_detach(&b, NULL);
-}
-
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(cas_write_all(fd, data, len), 0);
-	close(fd);
-}
+#define TMPDIR_FIXTURE_NAME "u-cas"
+#include "tmpdir-fixture.h"
 
 /* Sets a file's mtime to `secs` seconds ago (out of the racy window). */
 static void

@@ -29,50 +29,13 @@
 #include "deploy/lock.h"
 #include "deploy/unpack.h"
 
-static char *tmpdir;
-
-static int
-setup(void **state)
-{
-	char tmpl[] = "/tmp/u-deploy.XXXXXX";
-
-	(void)state;
-	log_init("u-deploy", LOG_LVL_ERROR);
-	tmpdir = xstrdup(mkdtemp(tmpl));
-	setenv("DROVER_HOME", tmpdir, 1);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	cas_rmtree(tmpdir);
-	free(tmpdir);
-	return 0;
-}
-
-static char *
-tpath(const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	buf_addf(&b, "%s/", tmpdir);
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	return buf_detach(&b, NULL);
-}
+#define TMPDIR_FIXTURE_NAME "u-deploy"
+#include "tmpdir-fixture.h"
 
 static void
 write_text(const char *path, const char *text)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(cas_write_all(fd, text, strlen(text)), 0);
-	close(fd);
+	write_file(path, text, strlen(text));
 }
 
 /* ---- deployment file ---- */
