@@ -87,7 +87,8 @@ struct daemon {
 	struct dclient	*clients;
 	struct hook	*hooks;
 	char		*blocked;	/* why nothing is dispatched, or NULL */
-	int64_t		 last_event;	/* newest event pushed to waiters */
+	uint64_t	 last_event;	/* store_change_mark() pushed to
+					   waiters */
 	int		 store_ok;	/* 0 after a write failure */
 	int		 st_failed;	/* a write failed: probe the store */
 	int		 exit_code;

@@ -549,9 +549,7 @@ on_push_timer(uv_timer_t *t)
 void
 daemon_push_waiters(struct daemon *d)
 {
-	sqlite3_stmt *s;
-	int64_t newest = 0;
-	uint64_t now = (uint64_t)store_now_ms();
+	uint64_t newest, now = (uint64_t)store_now_ms();
 	int any = 0;
 
 	for (struct dclient *c = d->clients; c; c = c->next)
@@ -565,11 +563,7 @@ daemon_push_waiters(struct daemon *d)
 			    200 - (now - last_push), 0);
 		return;
 	}
-	s = store_stmt(d->st, "SELECT coalesce(max(id), 0) FROM events");
-	if (s && store_step(d->st, s) == SQLITE_ROW)
-		newest = sqlite3_column_int64(s, 0);
-	if (s)
-		sqlite3_reset(s);
+	newest = store_change_mark(d->st);
 	if (newest == d->last_event)
 		return;
 	d->last_event = newest;

@@ -384,18 +384,27 @@ exit_envs(struct worker *w)
 	}
 }
 
-/* The next task for this session: one assigned to it, else a new claim. */
+/*
+ * The next task for this session: one assigned to it, else a new claim.
+ * Once the environments are entered (start_now) a claimed task is started
+ * in the same move (*started = 1, w->attempt set).
+ */
 static int
-next_task(struct worker *w, int tasks_run, int64_t *task)
+next_task(struct worker *w, int tasks_run, int start_now, int64_t *task,
+    int *started)
 {
-	sqlite3_stmt *s = store_stmt(w->st, "SELECT idx FROM tasks WHERE "
-	    "session_id = ? AND state = 'ASSIGNED' ORDER BY idx LIMIT 1");
+	sqlite3_stmt *s = store_stmt(w->st, "SELECT idx FROM tasks INDEXED "
+	    "BY tasks_state WHERE state = 'ASSIGNED' AND state <> 'SUCCEEDED' AND job_id = ? AND "
+	    "step = ? AND session_id = ? ORDER BY idx LIMIT 1");
 	char *drain;
 	int found = 0;
 
+	*started = 0;
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, w->sid);
+	sqlite3_bind_int64(s, 1, w->job);
+	sqlite3_bind_int(s, 2, w->step);
+	sqlite3_bind_int64(s, 3, w->sid);
 	if (store_step(w->st, s) == SQLITE_ROW) {
 		*task = sqlite3_column_int64(s, 0);
 		found = 1;
@@ -417,7 +426,13 @@ next_task(struct worker *w, int tasks_run, int64_t *task)
 		if (queue_higher_waiting(w->st, w->priority))
 			return 0;
 	}
-	return queue_claim(w->st, w->job, w->step, w->sid, task);
+	if (!start_now)
+		return queue_claim(w->st, w->job, w->step, w->sid, task);
+	w->task_off = w->log_off;
+	found = queue_claim_start(w->st, w->job, w->step, w->sid, w->sess_log,
+	    w->log_off, task, &w->attempt);
+	*started = found == 1;
+	return found;
 }
 
 static void
@@ -708,9 +723,6 @@ worker_main(int64_t sid)
 	if (store_open(&w.st, dbpath, 0, &err) == -1)
 		fatalx("%s", err);
 	free(dbpath);
-	/* the daemon checkpoints; a worker only if the log grows very long
-	 * (no daemon) */
-	store_exec(w.st, "PRAGMA wal_autocheckpoint = 20000");
 	if (worker_load(&w, &err) == -1) {
 		log_warnx("session %" PRId64 ": %s", sid, err);
 		free(err);
@@ -754,7 +766,9 @@ worker_main(int64_t sid)
 	}
 	free(sessions);
 	if (w.ss == NULL) {
-		if (next_task(&w, 0, &task) == 1)
+		int dummy;
+
+		if (next_task(&w, 0, 0, &task, &dummy) == 1)
 			queue_task_fail_assigned(w.st, w.job, w.step, task, sid,
 			    REASON_SESSION_FAILED, err);
 		log_warnx("session %" PRId64 ": %s", sid, err);
@@ -783,8 +797,8 @@ worker_main(int64_t sid)
 				    "the result of task %" PRId64, sid,
 				    prev_task);
 		}
-		got = next_task(&w, tasks_run, &task);
-		if (got == 1 && entered) {
+		got = next_task(&w, tasks_run, entered, &task, &started);
+		if (got == 1 && entered && !started) {
 			w.task_off = w.log_off;
 			started = queue_task_start(w.st, w.job, w.step, task,
 			    sid, w.sess_log, w.log_off, &w.attempt) == 0;

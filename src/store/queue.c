@@ -526,81 +526,104 @@ sqlfail:
 
 /* ---- dispatch and results ---- */
 
-int
-queue_claim(struct store *st, int64_t job, int step, int64_t session,
-    int64_t *task)
+/*
+ * The next READY task of (job, step): a row first (retried tasks), then
+ * the next task without a row (the step's cursor moves past it).  1 with
+ * *task, 0 if there is none, -1 on error; inside a transaction.
+ */
+static int
+claim_next(struct store *st, int64_t job, int step, int64_t *task)
 {
 	sqlite3_stmt *s;
 	int64_t idx = -1, cursor = 0, count = 0, nrows = 0;
 	const char *implicit;
 	int ready_implicit = 0;
 
-	if (store_begin(st) == -1)
-		return -1;
-	s = store_stmt(st, "SELECT idx FROM tasks WHERE state = 'READY' AND "
-	    "job_id = ? AND step = ? ORDER BY idx LIMIT 1");
+	s = store_stmt(st, "SELECT idx FROM tasks INDEXED BY tasks_state "
+	    "WHERE state = 'READY' AND "
+	    "state <> 'SUCCEEDED' AND job_id = ? AND step = ? ORDER BY idx "
+	    "LIMIT 1");
 	if (s == NULL)
-		return fail_tx(st);
+		return -1;
 	sqlite3_bind_int64(s, 1, job);
 	sqlite3_bind_int(s, 2, step);
 	if (store_step(st, s) == SQLITE_ROW)
 		idx = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
-	if (idx < 0) {
-		s = store_stmt(st, "SELECT implicit, cursor, task_count, n_rows "
-		    "FROM steps WHERE job_id = ? AND idx = ?");
-		if (s == NULL)
-			return fail_tx(st);
+	if (idx >= 0) {
+		*task = idx;
+		return 1;
+	}
+	s = store_stmt(st, "SELECT implicit, cursor, task_count, n_rows "
+	    "FROM steps WHERE job_id = ? AND idx = ?");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, job);
+	sqlite3_bind_int(s, 2, step);
+	if (store_step(st, s) == SQLITE_ROW) {
+		implicit = store_col_text(s, 0);
+		ready_implicit = strcmp(implicit, "READY") == 0;
+		cursor = sqlite3_column_int64(s, 1);
+		count = sqlite3_column_int64(s, 2);
+		nrows = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_reset(s);
+	if (!ready_implicit || nrows >= count)
+		return 0;
+	/* skip tasks that got a row of their own */
+	s = store_stmt(st, "SELECT 1 FROM tasks WHERE job_id = ? AND "
+	    "step = ? AND idx = ?");
+	if (s == NULL)
+		return -1;
+	for (;; cursor++) {
+		int rc;
+
+		sqlite3_reset(s);
 		sqlite3_bind_int64(s, 1, job);
 		sqlite3_bind_int(s, 2, step);
-		if (store_step(st, s) == SQLITE_ROW) {
-			implicit = store_col_text(s, 0);
-			ready_implicit = strcmp(implicit, "READY") == 0;
-			cursor = sqlite3_column_int64(s, 1);
-			count = sqlite3_column_int64(s, 2);
-			nrows = sqlite3_column_int64(s, 3);
-		}
-		sqlite3_reset(s);
-		if (!ready_implicit || nrows >= count) {
-			store_commit(st);
-			return 0;
-		}
-		/* skip tasks that got a row of their own */
-		s = store_stmt(st, "SELECT 1 FROM tasks WHERE job_id = ? AND "
-		    "step = ? AND idx = ?");
-		if (s == NULL)
-			return fail_tx(st);
-		for (;; cursor++) {
-			int rc;
-
+		sqlite3_bind_int64(s, 3, cursor);
+		rc = store_step(st, s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
 			sqlite3_reset(s);
-			sqlite3_bind_int64(s, 1, job);
-			sqlite3_bind_int(s, 2, step);
-			sqlite3_bind_int64(s, 3, cursor);
-			rc = store_step(st, s);
-			if (rc == SQLITE_DONE)
-				break;
-			if (rc != SQLITE_ROW) {
-				sqlite3_reset(s);
-				return fail_tx(st);
-			}
+			return -1;
 		}
-		sqlite3_reset(s);
-		if (cursor >= count) {
-			log_error("internal error: step %" PRId64 "/%d counts "
-			    "disagree with its rows", job, step);
-			return fail_tx(st);
-		}
-		idx = cursor;
-		s = store_stmt(st, "UPDATE steps SET cursor = ? WHERE "
-		    "job_id = ? AND idx = ?");
-		if (s == NULL)
-			return fail_tx(st);
-		sqlite3_bind_int64(s, 1, cursor + 1);
-		sqlite3_bind_int64(s, 2, job);
-		sqlite3_bind_int(s, 3, step);
-		if (store_step_done(st, s) == -1)
-			return fail_tx(st);
+	}
+	sqlite3_reset(s);
+	if (cursor >= count) {
+		log_error("internal error: step %" PRId64 "/%d counts "
+		    "disagree with its rows", job, step);
+		return -1;
+	}
+	s = store_stmt(st, "UPDATE steps SET cursor = ? WHERE "
+	    "job_id = ? AND idx = ?");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, cursor + 1);
+	sqlite3_bind_int64(s, 2, job);
+	sqlite3_bind_int(s, 3, step);
+	if (store_step_done(st, s) == -1)
+		return -1;
+	*task = cursor;
+	return 1;
+}
+
+int
+queue_claim(struct store *st, int64_t job, int step, int64_t session,
+    int64_t *task)
+{
+	int64_t idx;
+	int rc;
+
+	if (store_begin(st) == -1)
+		return -1;
+	rc = claim_next(st, job, step, &idx);
+	if (rc == -1)
+		return fail_tx(st);
+	if (rc == 0) {
+		store_commit(st);
+		return 0;
 	}
 	if (state_task_move(st, job, step, idx, TASK_ASSIGNED,
 	    REASON_DISPATCHED, NULL, session) == -1 ||
@@ -612,13 +635,51 @@ queue_claim(struct store *st, int64_t job, int step, int64_t session,
 	return 1;
 }
 
+/* A new attempt row for a task that is about to run; *attempt its id. */
+static int
+attempt_open(struct store *st, int64_t job, int step, int64_t task,
+    int64_t session, const char *log_path, int64_t log_offset,
+    int64_t *attempt)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	s = store_stmt(st, "SELECT coalesce(max(attempt), 0) FROM attempts "
+	    "WHERE job_id = ? AND step = ? AND task = ?");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, job);
+	sqlite3_bind_int(s, 2, step);
+	sqlite3_bind_int64(s, 3, task);
+	if (store_step(st, s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	s = store_stmt(st, "INSERT INTO attempts(job_id, step, task, attempt, "
+	    "session_id, state, started_at, log_path, log_offset) VALUES "
+	    "(?, ?, ?, ?, ?, 'RUNNING', ?, ?, CASE WHEN ?8 >= 0 THEN ?8 END)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, job);
+	sqlite3_bind_int(s, 2, step);
+	sqlite3_bind_int64(s, 3, task);
+	sqlite3_bind_int(s, 4, n + 1);
+	sqlite3_bind_int64(s, 5, session);
+	sqlite3_bind_int64(s, 6, store_now_ms());
+	sqlite3_bind_text(s, 7, log_path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, log_offset);
+	if (store_step_done(st, s) == -1)
+		return -1;
+	*attempt = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
 int
 queue_task_start(struct store *st, int64_t job, int step, int64_t task,
     int64_t session, const char *log_path, int64_t log_offset,
     int64_t *attempt)
 {
 	sqlite3_stmt *s;
-	int cur, n = 0;
+	int cur;
 	int64_t holder = -1;
 
 	if (store_begin(st) == -1)
@@ -640,37 +701,42 @@ queue_task_start(struct store *st, int64_t job, int step, int64_t task,
 		store_commit(st);
 		return 1;
 	}
-	s = store_stmt(st, "SELECT coalesce(max(attempt), 0) FROM attempts "
-	    "WHERE job_id = ? AND step = ? AND task = ?");
-	if (s == NULL)
-		return fail_tx(st);
-	sqlite3_bind_int64(s, 1, job);
-	sqlite3_bind_int(s, 2, step);
-	sqlite3_bind_int64(s, 3, task);
-	if (store_step(st, s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	s = store_stmt(st, "INSERT INTO attempts(job_id, step, task, attempt, "
-	    "session_id, state, started_at, log_path, log_offset) VALUES "
-	    "(?, ?, ?, ?, ?, 'RUNNING', ?, ?, CASE WHEN ?8 >= 0 THEN ?8 END)");
-	if (s == NULL)
-		return fail_tx(st);
-	sqlite3_bind_int64(s, 1, job);
-	sqlite3_bind_int(s, 2, step);
-	sqlite3_bind_int64(s, 3, task);
-	sqlite3_bind_int(s, 4, n + 1);
-	sqlite3_bind_int64(s, 5, session);
-	sqlite3_bind_int64(s, 6, store_now_ms());
-	sqlite3_bind_text(s, 7, log_path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, log_offset);
-	if (store_step_done(st, s) == -1)
-		return fail_tx(st);
-	*attempt = sqlite3_last_insert_rowid(st->db);
 	/* (the move to RUNNING counts the attempt in tasks.attempts) */
-	if (state_task_move(st, job, step, task, TASK_RUNNING, REASON_NONE,
+	if (attempt_open(st, job, step, task, session, log_path, log_offset,
+	    attempt) == -1 ||
+	    state_task_move(st, job, step, task, TASK_RUNNING, REASON_NONE,
 	    NULL, session) == -1 || refresh(st, job) == -1)
 		return fail_tx(st);
 	return store_commit(st);
+}
+
+int
+queue_claim_start(struct store *st, int64_t job, int step, int64_t session,
+    const char *log_path, int64_t log_offset, int64_t *task,
+    int64_t *attempt)
+{
+	int64_t idx;
+	int rc;
+
+	if (store_begin(st) == -1)
+		return -1;
+	rc = claim_next(st, job, step, &idx);
+	if (rc == -1)
+		return fail_tx(st);
+	if (rc == 0) {
+		store_commit(st);
+		return 0;
+	}
+	if (attempt_open(st, job, step, idx, session, log_path, log_offset,
+	    attempt) == -1 ||
+	    state_task_move(st, job, step, idx, TASK_RUNNING,
+	    REASON_DISPATCHED, NULL, session) == -1 ||
+	    refresh(st, job) == -1)
+		return fail_tx(st);
+	if (store_commit(st) == -1)
+		return -1;
+	*task = idx;
+	return 1;
 }
 
 int
@@ -1095,14 +1161,15 @@ queue_cancel_running(struct store *st, enum state_reason why,
 	*nsessions = 0;
 	if (store_begin(st) == -1)
 		return -1;
-	s = store_stmt(st, "UPDATE tasks SET cancel = ? WHERE state = 'RUNNING'");
+	s = store_stmt(st, "UPDATE tasks SET cancel = ? WHERE state = 'RUNNING' "
+	    "AND state <> 'SUCCEEDED'");
 	if (s == NULL)
 		return fail_tx(st);
 	sqlite3_bind_text(s, 1, state_reason_code(why), -1, SQLITE_STATIC);
 	if (store_step_done(st, s) == -1)
 		return fail_tx(st);
 	s = store_stmt(st, "SELECT session_id FROM tasks WHERE state = "
-	    "'RUNNING' AND session_id IS NOT NULL");
+	    "'RUNNING' AND state <> 'SUCCEEDED' AND session_id IS NOT NULL");
 	if (s == NULL)
 		return fail_tx(st);
 	collect_sessions(st, s, sessions, nsessions);
@@ -1361,6 +1428,17 @@ queue_session_running(struct store *st, int64_t session)
 	return store_step_done(st, s);
 }
 
+/*
+ * The tasks a session holds (ASSIGNED or RUNNING), as "t", found through
+ * tasks_state by the session's job and step: "FROM SESSION_TASKS ... WHERE
+ * SESSION_TASKS_WHERE", binding the session id as ?1.  (CROSS JOIN keeps
+ * the join order: the few held tasks first, never all the step's rows.)
+ */
+#define SESSION_TASKS "sessions x CROSS JOIN tasks t INDEXED BY tasks_state ON t.job_id = x.job_id AND " \
+	"t.step = x.step AND t.state IN ('ASSIGNED', 'RUNNING') AND " \
+	"t.state <> 'SUCCEEDED'"
+#define SESSION_TASKS_WHERE "x.id = ?1 AND t.session_id = x.id"
+
 int
 queue_session_end(struct store *st, int64_t session, enum state_reason why,
     const char *msg)
@@ -1378,8 +1456,7 @@ queue_session_end(struct store *st, int64_t session, enum state_reason why,
 	s = store_stmt(st, "SELECT t.job_id, t.step, t.idx, t.state, "
 	    "(SELECT max(a.id) FROM attempts a WHERE a.job_id = t.job_id AND "
 	    "a.step = t.step AND a.task = t.idx AND a.ended_at IS NULL) "
-	    "FROM tasks t WHERE t.session_id = ? AND t.state IN ('ASSIGNED', "
-	    "'RUNNING')");
+	    "FROM " SESSION_TASKS " WHERE " SESSION_TASKS_WHERE);
 	if (s == NULL)
 		return fail_tx(st);
 	sqlite3_bind_int64(s, 1, session);
@@ -1473,8 +1550,11 @@ int
 queue_session_action_pgids(struct store *st, int64_t session, long **pgids,
     size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT pgid FROM attempts WHERE "
-	    "session_id = ? AND ended_at IS NULL AND pgid IS NOT NULL");
+	/* an attempt is open while its task runs in the session */
+	sqlite3_stmt *s = store_stmt(st, "SELECT a.pgid FROM " SESSION_TASKS
+	    " CROSS JOIN attempts a ON a.job_id = t.job_id AND a.step = t.step "
+	    "AND a.task = t.idx WHERE " SESSION_TASKS_WHERE " AND a.session_id = "
+	    "x.id AND a.ended_at IS NULL AND a.pgid IS NOT NULL");
 	size_t alloc = 0;
 
 	*pgids = NULL;
@@ -1494,10 +1574,11 @@ int
 queue_candidates(struct store *st, struct queue_candidate **out, size_t *n,
     size_t max)
 {
+	/* a job with a task that can still run has not ended */
 	sqlite3_stmt *s = store_stmt(st, "SELECT s.job_id, s.idx, j.priority, "
-	    "s.n_ready FROM steps s JOIN jobs j ON j.id = s.job_id "
-	    "WHERE s.n_ready > 0 AND j.paused = 0 AND j.terminate = 0 "
-	    "ORDER BY j.priority DESC, j.id, s.idx LIMIT ?");
+	    "s.n_ready FROM jobs j JOIN steps s ON s.job_id = j.id "
+	    "WHERE j.ended_at IS NULL AND s.n_ready > 0 AND j.paused = 0 AND "
+	    "j.terminate = 0 ORDER BY j.priority DESC, j.id, s.idx LIMIT ?");
 	size_t alloc = 0;
 
 	*out = NULL;
@@ -1520,9 +1601,9 @@ queue_candidates(struct store *st, struct queue_candidate **out, size_t *n,
 int
 queue_higher_waiting(struct store *st, int priority)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM steps s JOIN jobs j "
-	    "ON j.id = s.job_id WHERE s.n_ready > 0 AND j.paused = 0 AND "
-	    "j.terminate = 0 AND j.priority > ? LIMIT 1");
+	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM jobs j JOIN steps s "
+	    "ON s.job_id = j.id WHERE j.ended_at IS NULL AND s.n_ready > 0 AND "
+	    "j.paused = 0 AND j.terminate = 0 AND j.priority > ? LIMIT 1");
 	int r = 0;
 
 	if (s == NULL)
@@ -1537,7 +1618,8 @@ int
 queue_terminating_sessions(struct store *st, int64_t **sessions, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT t.session_id FROM tasks t "
-	    "WHERE t.state = 'RUNNING' AND t.cancel IS NOT NULL AND "
+	    "WHERE t.state = 'RUNNING' AND t.state <> 'SUCCEEDED' AND "
+	    "t.cancel IS NOT NULL AND "
 	    "t.session_id IS NOT NULL");
 
 	*sessions = NULL;

@@ -89,6 +89,16 @@ int	queue_claim(struct store *, int64_t job, int step, int64_t session,
 int	queue_task_start(struct store *, int64_t job, int step, int64_t task,
 	    int64_t session, const char *log_path, int64_t log_offset,
 	    int64_t *attempt);
+/*
+ * What a running session does between two tasks: claims the next READY
+ * task of (job, step) like queue_claim() and starts it at once (READY ->
+ * RUNNING, one move and one event, never visible as ASSIGNED), with a new
+ * attempt like queue_task_start().  Returns 1 with *task and *attempt, 0
+ * if there is none, -1 on error.
+ */
+int	queue_claim_start(struct store *, int64_t job, int step,
+	    int64_t session, const char *log_path, int64_t log_offset,
+	    int64_t *task, int64_t *attempt);
 /* The attempt's number (1, 2, ...) for its task, or -1. */
 int	queue_attempt_number(struct store *, int64_t attempt);
 /* Sets the attempt's log file path. */

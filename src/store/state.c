@@ -23,6 +23,7 @@ const struct state_move state_moves[] = {
 	{ TASK_PENDING, TASK_FAILED, "a dependency failed" },
 	{ TASK_PENDING, TASK_NOT_COMPATIBLE, "depends on an incompatible step" },
 	{ TASK_READY, TASK_ASSIGNED, "claimed by a session" },
+	{ TASK_READY, TASK_RUNNING, "taken and started by a running session" },
 	{ TASK_READY, TASK_SUSPENDED, "job paused" },
 	{ TASK_READY, TASK_CANCELED, "canceled, or the job quit" },
 	{ TASK_READY, TASK_NOT_COMPATIBLE, "host no longer matches" },
@@ -186,15 +187,16 @@ int
 state_event(struct store *st, int64_t job, int step, int64_t task,
     const char *from, const char *to, enum state_reason r, const char *msg)
 {
-	sqlite3_stmt *s = store_stmt(st, "INSERT INTO events(time, job_id, "
-	    "step, task, from_state, to_state, reason, message) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_stmt *s = store_stmt(st, "INSERT INTO events(job_id, id, time, "
+	    "step, task, from_state, to_state, reason, message) VALUES (?2, "
+	    "(SELECT coalesce(max(id), 0) + 1 FROM events WHERE job_id = ?2), "
+	    "?1, ?3, ?4, ?5, ?6, ?7, ?8)");
 	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, store_now_ms());
-	bind_opt_int(s, 2, job);
+	sqlite3_bind_int64(s, 2, job >= 0 ? job : 0);
 	bind_opt_int(s, 3, step);
 	bind_opt_int(s, 4, task);
 	sqlite3_bind_text(s, 5, from, -1, SQLITE_STATIC);
@@ -356,8 +358,9 @@ state_task_move(struct store *st, int64_t job, int step, int64_t task,
 		    "WHERE job_id = ?1 AND step = ?2 AND idx = ?3");
 	else
 		s = store_stmt(st, "INSERT INTO tasks(job_id, step, idx, state, "
-		    "reason, message, updated_at, session_id) VALUES (?1, ?2, "
-		    "?3, ?4, ?5, ?6, ?7, CASE WHEN ?8 >= 0 THEN ?8 END)");
+		    "reason, message, updated_at, session_id, attempts) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?8 >= 0 "
+		    "THEN ?8 END, ?4 = 'RUNNING')");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, job);
@@ -436,7 +439,9 @@ state_step_move(struct store *st, int64_t job, int step, unsigned mask,
 	if (in.len == 0)
 		return moved;
 	buf_addf(&sql, "SELECT idx FROM tasks WHERE job_id = ? AND step = ? "
-	    "AND state IN (%s) ORDER BY idx", in.s);
+	    "AND state IN (%s)%s ORDER BY idx", in.s,
+	    mask & STATE_BIT(TASK_SUCCEEDED) ? "" :
+	    " AND state <> 'SUCCEEDED'");
 	s = store_stmt(st, sql.s);
 	buf_release(&sql);
 	buf_release(&in);

@@ -176,6 +176,15 @@ store_wlock(struct store *st, int op)
 		;
 }
 
+/* One statement without results, prepared once (BEGIN, COMMIT...). */
+static int
+exec_cached(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	return s ? store_step_done(st, s) : -1;
+}
+
 int
 store_begin(struct store *st)
 {
@@ -183,7 +192,7 @@ store_begin(struct store *st)
 		return 0;
 	st->failed = 0;
 	store_wlock(st, LOCK_EX);
-	if (store_exec(st, "BEGIN IMMEDIATE") == -1) {
+	if (exec_cached(st, "BEGIN IMMEDIATE") == -1) {
 		store_wlock(st, LOCK_UN);
 		st->in_tx = 0;
 		return -1;
@@ -203,6 +212,39 @@ store_abort_tx(struct store *st)
 		store_exec(st, "ROLLBACK");
 }
 
+/*
+ * Checkpoints: the WAL is copied back into the database by whoever
+ * commits once it holds STORE_CKPT_FRAMES frames, still holding the write
+ * lock file.  No other writer can append meanwhile, so the checkpoint
+ * catches up with the whole log and the next writer starts the log over
+ * from its beginning.  (SQLite's own auto-checkpoint runs after the write
+ * lock is released; with the daemon's workers committing back to back it
+ * rarely caught up, the log grew to tens of megabytes and every page
+ * lookup in it got slower.)
+ */
+#define STORE_CKPT_FRAMES 1000
+
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = arg;
+
+	(void)db;
+	(void)name;
+	st->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+static void
+store_maybe_checkpoint(struct store *st)
+{
+	if (st->wal_frames < STORE_CKPT_FRAMES)
+		return;
+	st->wal_frames = 0;
+	sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+}
+
 int
 store_commit(struct store *st)
 {
@@ -216,11 +258,12 @@ store_commit(struct store *st)
 		st->failed = 0;
 		return -1;
 	}
-	if (store_exec(st, "COMMIT") == -1) {
+	if (exec_cached(st, "COMMIT") == -1) {
 		store_abort_tx(st);
 		store_wlock(st, LOCK_UN);
 		return -1;
 	}
+	store_maybe_checkpoint(st);
 	store_wlock(st, LOCK_UN);
 	return 0;
 }
@@ -364,10 +407,12 @@ store_open(struct store **out, const char *path, int flags, char **err)
 		store_close(st);
 		return -1;
 	}
+	if (!(flags & STORE_READONLY))
+		sqlite3_wal_hook(st->db, store_wal_hook, st);
 	/* the daemon and its workers take turns writing: after each other's
 	 * commits their page caches start cold, and reading pages through a
 	 * mapping instead of read(2) keeps that cheap */
-	store_exec(st, "PRAGMA mmap_size = 268435456");
+	store_exec(st, "PRAGMA mmap_size = 0");
 	if (store_exec(st, "PRAGMA foreign_keys = ON") == -1) {
 		*err = xasprintf("cannot set up database '%s': %s", path,
 		    store_errmsg(st));
@@ -430,7 +475,17 @@ store_close(struct store *st)
 int
 store_checkpoint(struct store *st)
 {
-	return store_exec(st, "PRAGMA wal_checkpoint(PASSIVE)");
+	int rc;
+
+	if (st->in_tx)
+		return -1;
+	store_wlock(st, LOCK_EX);
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL) == SQLITE_OK ? 0 : -1;
+	if (rc == 0)
+		st->wal_frames = 0;
+	store_wlock(st, LOCK_UN);
+	return rc;
 }
 
 char *
@@ -470,4 +525,18 @@ store_meta_set(struct store *st, const char *key, const char *value)
 	rc = store_step(st, s);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+uint64_t
+store_change_mark(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, "PRAGMA data_version");
+	uint64_t v = 0;
+
+	if (s == NULL)
+		return 0;
+	if (store_step(st, s) == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return (v << 32) ^ (uint64_t)sqlite3_total_changes64(st->db);
 }

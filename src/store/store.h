@@ -35,6 +35,8 @@ struct store {
 	int			 failed;	/* a nested step failed: roll back */
 	int			 wlock_fd;	/* "<db>-wlock", flock()ed around
 						 * write transactions; -1: none */
+	int			 wal_frames;	/* in the WAL after our last
+						 * commit (sqlite3_wal_hook) */
 	struct store_stmt_cache	*cache;
 	/* queue.c's batches: jobs whose state to recompute at batch end */
 	int			 batch;
@@ -117,5 +119,11 @@ int64_t	store_now_ms(void);
 /* Key/value settings kept in the store (table meta); caller frees. */
 char	*store_meta_get(struct store *, const char *key);
 int	 store_meta_set(struct store *, const char *key, const char *value);
+/*
+ * A number that changes whenever anything was committed to the store, by
+ * this handle or another process (PRAGMA data_version plus this handle's
+ * own changes); 0 on error.  Cheap: for "did anything happen?" polls.
+ */
+uint64_t store_change_mark(struct store *);
 
 #endif

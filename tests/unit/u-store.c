@@ -165,7 +165,10 @@ test_migrations(void **state)
 	    "submitter, task_count, state, reason, submitted_at) VALUES "
 	    "('old', '{}', 'me', 2, 'READY', 'WAITING_WORKERS', 1);"
 	    "INSERT INTO steps(job_id, idx, name, task_count, implicit, "
-	    "n_ready, state) VALUES (1, 0, 'A', 2, 'READY', 2, 'READY');"), 0);
+	    "n_ready, state) VALUES (1, 0, 'A', 2, 'READY', 2, 'READY');"
+	    "INSERT INTO events(time, job_id, reason) VALUES (5, 1, 'SUBMITTED');"
+	    "INSERT INTO events(time, job_id, reason) VALUES (6, NULL, 'X');"),
+	    0);
 	store_close(st);
 	assert_int_equal(store_open(&st, path, 0, &err), -1);
 	assert_non_null(strstr(err, "run 'drover migrate'"));
@@ -177,8 +180,16 @@ test_migrations(void **state)
 	assert_sql_text(st, "SELECT name FROM jobs WHERE id = 1", "old");
 	assert_int_equal(fx_scalar(st, "SELECT hook_state FROM jobs"), 0);
 	assert_int_equal(fx_scalar(st, "SELECT count(*) FROM job_deps"), 0);
+	/* the event log kept its rows (5: events keyed by job) */
+	assert_int_equal(fx_scalar(st, "SELECT time FROM events WHERE "
+	    "job_id = 1"), 5);
+	assert_int_equal(fx_scalar(st, "SELECT time FROM events WHERE "
+	    "job_id = 0"), 6);
 	assert_int_equal(queue_claim(st, 1, 0, 1, &t), 1);
 	assert_int_equal(t, 0);
+	/* new events of the job follow the migrated ones */
+	assert_int_equal(fx_scalar(st, "SELECT max(id) > 1 FROM events WHERE "
+	    "job_id = 1 AND to_state = 'ASSIGNED'"), 1);
 	store_close(st);
 	free(path);
 }
@@ -480,6 +491,63 @@ test_after_jobs(void **state)
 	}
 }
 
+/* A running session takes its next task and starts it in one move. */
+static void
+test_claim_start(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = submit(f->st, 1, 3, 0, QUEUE_ON_ERROR_QUIT, 1, NULL, 0);
+	int64_t s = queue_session_new(f->st, id, 0, "host", "/x");
+	int64_t t, a, t2, a2;
+	struct queue_result ok = { TASK_SUCCEEDED, 0, NULL, REASON_NONE, NULL,
+		-1 };
+	long *pg;
+	size_t n;
+
+	assert_int_equal(queue_claim_start(f->st, id, 0, s, "/log", 7, &t, &a),
+	    1);
+	assert_int_equal(t, 0);
+	assert_int_equal(state_task_get(f->st, id, 0, t), TASK_RUNNING);
+	assert_int_equal(count(f->st, id, 0, "running"), 1);
+	assert_int_equal(count(f->st, id, 0, "ready"), 2);
+	assert_int_equal(fx_scalar(f->st, "SELECT attempts FROM tasks WHERE "
+	    "idx = 0"), 1);
+	assert_int_equal(queue_attempt_number(f->st, a), 1);
+	assert_int_equal(fx_scalar(f->st, "SELECT log_offset FROM attempts"), 7);
+	/* one event, READY -> RUNNING, never ASSIGNED */
+	assert_sql_text(f->st, "SELECT group_concat(from_state || '>' || "
+	    "to_state || ':' || reason) FROM events WHERE task = 0",
+	    "READY>RUNNING:DISPATCHED");
+	assert_sql_text(f->st, "SELECT state FROM jobs", "RUNNING");
+	/* the running action's group is found through the session */
+	assert_int_equal(queue_attempt_pgid(f->st, a, 4242), 0);
+	assert_int_equal(queue_session_action_pgids(f->st, s, &pg, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pg[0], 4242);
+	free(pg);
+	assert_int_equal(queue_task_end(f->st, id, 0, t, a, &ok), 0);
+	assert_int_equal(queue_session_action_pgids(f->st, s, &pg, &n), 0);
+	assert_int_equal(n, 0);
+	free(pg);
+	/* the next one; the session is lost while it runs */
+	assert_int_equal(queue_claim_start(f->st, id, 0, s, NULL, -1, &t2,
+	    &a2), 1);
+	assert_int_equal(t2, 1);
+	assert_int_equal(queue_session_end(f->st, s, REASON_DAEMON_RESTARTED,
+	    "daemon restarted"), 0);
+	assert_int_equal(count(f->st, id, 0, "ready"), 2);	/* retried */
+	assert_int_equal(count(f->st, id, 0, "succeeded"), 1);
+	assert_int_equal(fx_scalar(f->st, "SELECT count(*) FROM attempts WHERE "
+	    "reason = 'DAEMON_RESTARTED' AND task = 1"), 1);
+	/* nothing left: 0 */
+	assert_int_equal(queue_claim_start(f->st, id, 0, s, NULL, -1, &t, &a),
+	    1);
+	assert_int_equal(queue_claim_start(f->st, id, 0, s, NULL, -1, &t2, &a2),
+	    1);
+	assert_int_equal(queue_claim_start(f->st, id, 0, s, NULL, -1, &t, &a),
+	    0);
+}
+
 static void
 test_session_lost(void **state)
 {
@@ -593,6 +661,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pause_resume_cancel, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_one_task, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_after_jobs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_start, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_session_lost, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rm_gc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_move, fx_setup, fx_teardown),
