@@ -3,13 +3,19 @@
  * reading its output line by line, timeouts and cancelation, and making
  * sure nothing it started survives it.
  *
- * Spawning uses posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK)), which
- * costs a fraction of fork() in a large process; the child gets /dev/null
- * as stdin, one pipe as stdout and stderr (so their lines keep their
- * order), the session directory as cwd, default signal dispositions and no
- * other descriptors.  A pidfd tells us when it exits; together with the
- * pipe, a timerfd for deadlines and an eventfd for signal-handler requests
- * it sits in one epoll set, which is all an event loop has to watch.
+ * Spawning is what glibc's posix_spawn does -- clone(CLONE_VM|CLONE_VFORK),
+ * a fraction of the cost of fork() in a large process -- done here so that
+ * the child's stack is allocated once per session instead of mapped and
+ * unmapped (a TLB shootdown) per action, the pidfd comes from the clone
+ * itself (CLONE_PIDFD), and the child resets the dispositions of the
+ * signals that can matter (see spawn_child) instead of asking the kernel
+ * about all 64, twice.  The child gets /dev/null as stdin, one pipe as
+ * stdout and stderr (so their lines keep their order), the session
+ * directory as cwd, default signal dispositions, an empty signal mask and
+ * no other descriptors.  The pidfd tells us when it exits; together with
+ * the pipe, a timerfd for deadlines and an eventfd for signal-handler
+ * requests it sits in one epoll set, which is all an event loop has to
+ * watch.
  *
  * When the process has exited, but before it is reaped (so its process
  * group id cannot have been reused), the whole group gets SIGKILL: a
@@ -24,17 +30,18 @@
  * re-parented to us, are kept until the environment's onExit has run and
  * killed then.  Nothing outlives the session either way.
  */
-#define _GNU_SOURCE	/* pipe2, posix_spawn_file_actions_add*_np */
+#define _GNU_SOURCE	/* pipe2, clone, close_range */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -50,22 +57,37 @@
 #define DRAIN_NS	(1000LL * 1000 * 1000)
 #define NS		(1000LL * 1000 * 1000)
 
+/* The child's stack: it runs only until execve. */
+#define SPAWN_STACK	(64 * 1024)
+
 int
 action_spawn_setup(struct session *s, char **err)
 {
-	sigset_t empty;
 	int fd;
 
 	s->nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* The slot must not be 0-2 (stdio of this process may be closed). */
-	fd = s->nullfd == -1 ? -1 : fcntl(s->nullfd, F_DUPFD_CLOEXEC, 3);
-	s->outfd_slot = fd;
-	if (s->nullfd == -1 || s->dirfd == -1 || fd == -1) {
+	/* Not 0-2 (stdio of this process may be closed): the child's dup2
+	 * onto 0-2 must not clobber it. */
+	if (s->nullfd >= 0 && s->nullfd < 3) {
+		fd = fcntl(s->nullfd, F_DUPFD_CLOEXEC, 3);
+		close(s->nullfd);
+		s->nullfd = fd;
+	}
+	if (s->nullfd == -1 || s->dirfd == -1) {
 		*err = xasprintf("cannot open the session's descriptors: %s",
 		    strerror(errno));
 		return -1;
 	}
+	s->spawn_stack = mmap(NULL, SPAWN_STACK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (s->spawn_stack == MAP_FAILED) {
+		s->spawn_stack = NULL;
+		*err = xasprintf("cannot allocate a stack: %s",
+		    strerror(errno));
+		return -1;
+	}
+	s->spawn_stack_size = SPAWN_STACK;
 	if (s->flags & SESSION_REAP_ORPHANS) {
 		char path[64];
 
@@ -74,40 +96,113 @@ action_spawn_setup(struct session *s, char **err)
 		    (int)getpid());
 		s->childrenfd = open(path, O_RDONLY | O_CLOEXEC);
 	}
-	posix_spawn_file_actions_init(&s->spawn_fa);
-	posix_spawn_file_actions_adddup2(&s->spawn_fa, s->nullfd, 0);
-	posix_spawn_file_actions_adddup2(&s->spawn_fa, s->outfd_slot, 1);
-	posix_spawn_file_actions_adddup2(&s->spawn_fa, s->outfd_slot, 2);
-	posix_spawn_file_actions_addfchdir_np(&s->spawn_fa, s->dirfd);
-	posix_spawn_file_actions_addclosefrom_np(&s->spawn_fa, 3);
-	posix_spawnattr_init(&s->spawn_attr);
-	sigemptyset(&empty);
-	posix_spawnattr_setflags(&s->spawn_attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&s->spawn_attr, 0);
-	posix_spawnattr_setsigmask(&s->spawn_attr, &empty);
-	posix_spawnattr_setsigdefault(&s->spawn_attr, &s->sigdefault);
-	s->spawn_ready = 1;
+	/* Reset in every child: what was ignored or handled when the
+	 * session started (session_new), and every signal a process is
+	 * commonly sent or handles.  A handler installed later for another
+	 * signal stays in the child until execve resets it; all signals are
+	 * blocked in the child until the call just before execve. */
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+			sigaddset(&s->sigdefault, sig);
+	}
+	{
+		static const int common[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1,
+		    SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGTSTP,
+		    SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM,
+		    SIGPROF, SIGWINCH, SIGIO };
+
+		for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+			sigaddset(&s->sigdefault, common[i]);
+	}
 	return 0;
 }
 
 void
 action_spawn_release(struct session *s)
 {
-	if (s->spawn_ready) {
-		posix_spawn_file_actions_destroy(&s->spawn_fa);
-		posix_spawnattr_destroy(&s->spawn_attr);
-		s->spawn_ready = 0;
-	}
+	if (s->spawn_stack)
+		munmap(s->spawn_stack, s->spawn_stack_size);
+	s->spawn_stack = NULL;
 	if (s->nullfd != -1)
 		close(s->nullfd);
 	if (s->dirfd != -1)
 		close(s->dirfd);
-	if (s->outfd_slot != -1)
-		close(s->outfd_slot);
 	if (s->childrenfd != -1)
 		close(s->childrenfd);
-	s->nullfd = s->dirfd = s->outfd_slot = s->childrenfd = -1;
+	s->nullfd = s->dirfd = s->childrenfd = -1;
+}
+
+/* What the child needs; it shares our memory until it execs. */
+struct spawn_args {
+	const char	*path;
+	char *const	*argv;
+	char *const	*envp;
+	const sigset_t	*reset;
+	int		 nullfd;	/* all >= 3 */
+	int		 outfd;
+	int		 dirfd;
+	int		 err;		/* set by the child if it fails */
+};
+
+/*
+ * The child, between clone and execve.  It runs on the session's spawn
+ * stack in our address space while we wait (CLONE_VFORK), with every
+ * signal blocked: only plain system calls here, and errors go back through
+ * a->err (errno is ours too).
+ */
+static int
+spawn_child(void *arg)
+{
+	struct spawn_args *a = arg;
+	struct sigaction dfl;
+	sigset_t none;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(a->reset, sig) == 1)
+			(void)sigaction(sig, &dfl, NULL);
+	if (setpgid(0, 0) == -1 || fchdir(a->dirfd) == -1 ||
+	    dup2(a->nullfd, 0) == -1 || dup2(a->outfd, 1) == -1 ||
+	    dup2(a->outfd, 2) == -1)
+		goto fail;
+	/* every other descriptor of ours is close-on-exec; be sure */
+	(void)close_range(3, ~0U, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(a->path, a->argv, a->envp);
+fail:
+	a->err = errno ? errno : EINVAL;
+	_exit(127);
+}
+
+/* Starts the child; its pid, with *pidfd from the clone if it can. */
+static pid_t
+spawn(struct session *s, struct spawn_args *sa, int *pidfd)
+{
+	char *top = (char *)s->spawn_stack + s->spawn_stack_size;
+	sigset_t all, old;
+	pid_t pid;
+
+	*pidfd = -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pid = clone(spawn_child, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD |
+	    SIGCHLD, sa, pidfd);
+	if (pid == -1 && errno == EINVAL) {
+		/* a kernel without CLONE_PIDFD (before 5.2) */
+		*pidfd = -1;
+		pid = clone(spawn_child, top, CLONE_VM | CLONE_VFORK | SIGCHLD,
+		    sa, NULL);
+		if (pid > 0)
+			*pidfd = pidfd_open(pid, 0);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pid;
 }
 
 int
@@ -115,37 +210,57 @@ action_spawn(struct session *s, const char *path, char *const *argv,
     char *const *envp, char **err)
 {
 	struct action *a = &s->act;
+	struct spawn_args sa;
 	struct epoll_event ev;
-	int p[2], rc;
+	int p[2], pidfd, status;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		*err = xasprintf("cannot create a pipe: %s", strerror(errno));
 		return -1;
 	}
-	/* The slot now is the pipe (close-on-exec here; the child's dup2
-	 * to 1 and 2 clears that). */
-	if (dup3(p[1], s->outfd_slot, O_CLOEXEC) == -1) {
-		*err = xasprintf("cannot set up the output: %s",
-		    strerror(errno));
-		close(p[0]);
+	if (p[1] < 3) {
+		/* stdio of this process was closed: keep the write end off
+		 * 0-2, which the child's dup2s overwrite */
+		int fd = fcntl(p[1], F_DUPFD_CLOEXEC, 3);
+
 		close(p[1]);
-		return -1;
+		p[1] = fd;
+		if (fd == -1) {
+			*err = xasprintf("cannot set up the output: %s",
+			    strerror(errno));
+			close(p[0]);
+			return -1;
+		}
 	}
-	close(p[1]);
-	rc = posix_spawn(&pid, path, &s->spawn_fa, &s->spawn_attr, argv, envp);
-	/* Back to /dev/null, so only the child holds the pipe's write end. */
-	(void)dup3(s->nullfd, s->outfd_slot, O_CLOEXEC);
-	if (rc != 0) {
+	memset(&sa, 0, sizeof(sa));
+	sa.path = path;
+	sa.argv = argv;
+	sa.envp = envp;
+	sa.reset = &s->sigdefault;
+	sa.nullfd = s->nullfd;
+	sa.outfd = p[1];
+	sa.dirfd = s->dirfd;
+	pid = spawn(s, &sa, &pidfd);
+	close(p[1]);	/* only the child holds the write end now */
+	if (pid == -1 || sa.err != 0) {
+		int e = pid == -1 ? errno : sa.err;
+
+		if (pid > 0) {
+			while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+				;
+		}
+		if (pidfd != -1)
+			close(pidfd);
 		close(p[0]);
-		*err = xasprintf("cannot run '%s': %s", path, strerror(rc));
+		*err = xasprintf("cannot run '%s': %s", path, strerror(e));
 		return -1;
 	}
 	a->pid = pid;
 	s->sig_pgid = pid;
 	a->outfd = p[0];
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
-	a->pidfd = pidfd_open(pid, 0);
+	a->pidfd = pidfd;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.u64 = SESSION_TAG_OUT;

@@ -7,7 +7,6 @@
 #define DROVER_SESSION_INT_H
 
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/types.h>
@@ -105,19 +104,11 @@ struct session {
 	void		*event_arg;
 	sigset_t	 sigdefault;	/* signals reset in actions */
 
-	/*
-	 * Spawning, set up once: file actions and attributes are the same
-	 * for every action (glibc checks every file action against the fd
-	 * limit, a getrlimit each).  The child's stdout/stderr is whatever
-	 * outfd_slot refers to at spawn time: the action's pipe, pointed
-	 * back at /dev/null right after.
-	 */
-	posix_spawn_file_actions_t spawn_fa;
-	posix_spawnattr_t spawn_attr;
-	int		 spawn_ready;
-	int		 nullfd;	/* /dev/null, the actions' stdin */
+	/* Spawning (action.c), set up once per session. */
+	void		*spawn_stack;	/* the child's stack until it execs */
+	size_t		 spawn_stack_size;
+	int		 nullfd;	/* /dev/null, the actions' stdin (>= 3) */
 	int		 dirfd;		/* the session directory, for fchdir */
-	int		 outfd_slot;
 	int		 childrenfd;	/* /proc/self/task/PID/children, or -1 */
 	/*
 	 * Processes an environment's onEnter left running (an adaptor

@@ -235,7 +235,7 @@ session_new(const struct session_config *cfg, char **err)
 
 	*err = NULL;
 	s->epfd = s->evfd = s->timerfd = -1;
-	s->nullfd = s->dirfd = s->outfd_slot = s->childrenfd = -1;
+	s->nullfd = s->dirfd = s->childrenfd = -1;
 	s->act.pidfd = s->act.outfd = -1;
 	s->flags = cfg->flags;
 	s->max_notify = cfg->max_notify_seconds;
