@@ -419,6 +419,23 @@ cas_hashcache_get(struct cas_hashcache *hc, const char *path,
 }
 
 int
+cas_hashcache_get_dir(struct cas_hashcache *hc, const char *dir,
+    struct cas_hcdir **recp, char **errp)
+{
+	char *p = norm_dir(dir);
+	int rc;
+
+	pthread_mutex_lock(&hc->mu);
+	*recp = load_dir_locked(hc, p, &rc);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		cas_seterr(errp, "hash cache lookup failed: %s",
+		    sqlite3_errmsg(hc->db));
+	pthread_mutex_unlock(&hc->mu);
+	free(p);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
 cas_hashcache_scan_dirs(struct cas_hashcache *hc, const char *prefix,
     cas_hashcache_dir_fn *fn, void *arg, char **errp)
 {

@@ -100,6 +100,12 @@ typedef void cas_hashcache_dir_fn(void *arg, const char *dir,
 int	 cas_hashcache_scan_dirs(struct cas_hashcache *, const char *prefix,
 	     cas_hashcache_dir_fn *fn, void *arg, char **errp);
 /*
+ * The record of one directory (absolute path) into *recp (NULL if it has
+ * none; the caller frees it with cas_hcdir_free).  0, or -1 with *errp set.
+ */
+int	 cas_hashcache_get_dir(struct cas_hashcache *, const char *dir,
+	     struct cas_hcdir **recp, char **errp);
+/*
  * 1 and the cached hash in bin if name is in the record with exactly the
  * stat st, else 0.  Not thread-safe for one record's first lookup (call
  * cas_hcdir_decode() first to share a record between threads).

@@ -24,6 +24,12 @@
  * Small files (up to CAS_IO_BUFSZ) are written to the store from the
  * worker's buffer if needed.  Big files are copied (and hashed again, so a
  * change in between is caught) only when the store lacks them.
+ *
+ * For the file-system watcher (cas/watch.h) the same walk can be partial:
+ * given a selection of relative paths it opens only the directories that
+ * lead to them and looks only at the selected entries (walking selected
+ * directories whole), so a path comes out exactly as a full walk would
+ * record it; and it can note the paths a watcher cannot vouch for.
  */
 #define _GNU_SOURCE		/* fdopendir, dirent d_type, O_NOATIME */
 #include <sys/stat.h>
@@ -151,8 +157,20 @@ struct fent {
 	unsigned char	 hash[CAS_HASH_BINLEN];
 };
 
+/*
+ * The selection of a partial walk as a tree of names: a node is selected
+ * whole (everything at or under it) or only leads to selected nodes.
+ */
+struct selnode {
+	char		 *name;
+	int		  whole;
+	struct selnode	**kids;
+	size_t		  nkids, alloc;
+};
+
 struct dnode {
 	struct dnode	 *parent;	/* ancestors, for symlink cycles */
+	const struct selnode *sel;	/* partial: only sel's kids; NULL: all */
 	dev_t		  dev;
 	ino_t		  ino;
 	char		 *rel;		/* "" for the root */
@@ -223,7 +241,11 @@ struct hashjob {
 	struct cas_stats	*wstats;	/* per worker */
 	pthread_mutex_t		 wmu;		/* writes */
 	struct pending		 writes;
+	struct cas_hashcache_row *rows;		/* partial directories' hashes */
+	size_t			 nrows, rows_alloc;
 	int			 cache_failed;
+	struct cas_walk_notes	*notes;		/* NULL: not wanted */
+	pthread_mutex_t		 nmu;
 	struct cas_progress	 prog;
 	struct errs		*errs;
 };
@@ -292,6 +314,102 @@ claims_take(struct claims *c, const char *hash)
 	}
 	pthread_mutex_unlock(&c->mu);
 	return fresh;
+}
+
+/* ---- partial walks and notes ---- */
+
+static void
+sel_free(struct selnode *n)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->nkids; i++)
+		sel_free(n->kids[i]);
+	free(n->kids);
+	free(n->name);
+	free(n);
+}
+
+/* The selection tree of paths (clean relative paths, "" the whole tree). */
+static struct selnode *
+sel_build(const char *const *sel, size_t n)
+{
+	struct selnode *root = xcalloc(1, sizeof(*root));
+
+	root->name = xstrdup("");
+	for (size_t i = 0; i < n && !root->whole; i++) {
+		struct selnode *at = root;
+		const char *p = sel[i];
+
+		if (*p == '\0') {
+			root->whole = 1;
+			break;
+		}
+		while (!at->whole) {
+			const char *slash = strchr(p, '/');
+			size_t len = slash ? (size_t)(slash - p) : strlen(p);
+			struct selnode *k = NULL;
+
+			/* sorted input puts siblings mostly last: look there first */
+			for (size_t c = at->nkids; c-- > 0;) {
+				const char *kn = at->kids[c]->name;
+
+				if (strncmp(kn, p, len) == 0 && kn[len] == '\0') {
+					k = at->kids[c];
+					break;
+				}
+			}
+			if (k == NULL) {
+				k = xcalloc(1, sizeof(*k));
+				k->name = xstrndup(p, len);
+				ALLOC_GROW(at->kids, at->nkids + 1, at->alloc);
+				at->kids[at->nkids++] = k;
+			}
+			at = k;
+			if (slash == NULL) {
+				for (size_t c = 0; c < at->nkids; c++)
+					sel_free(at->kids[c]);
+				at->nkids = 0;
+				at->whole = 1;
+			} else
+				p = slash + 1;
+		}
+	}
+	if (root->whole) {
+		for (size_t c = 0; c < root->nkids; c++)
+			sel_free(root->kids[c]);
+		root->nkids = 0;
+	}
+	return root;
+}
+
+void
+cas_walk_notes_release(struct cas_walk_notes *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->paths[i]);
+	free(n->paths);
+	memset(n, 0, sizeof(*n));
+}
+
+/* Notes d's entry name (or d itself, name NULL) for the watcher. */
+static void
+note_path(struct hashjob *j, const struct dnode *d, const char *name)
+{
+	char *p;
+
+	if (j->notes == NULL)
+		return;
+	if (name == NULL)
+		p = xstrdup(d->rel);
+	else if (*d->rel == '\0')
+		p = xstrdup(name);
+	else
+		p = xasprintf("%s/%s", d->rel, name);
+	pthread_mutex_lock(&j->nmu);
+	ALLOC_GROW(j->notes->paths, j->notes->n + 1, j->notes->alloc);
+	j->notes->paths[j->notes->n++] = p;
+	pthread_mutex_unlock(&j->nmu);
 }
 
 /* ---- the hash cache's records ---- */
@@ -464,6 +582,40 @@ queue_record(struct hashjob *j, struct dnode *d)
 	buf_release(&abs);
 }
 
+/*
+ * A directory of a partial walk holds only the selected entries: its
+ * record must not be replaced by them; their new hashes are merged into it
+ * at the end instead (cas_hashcache_put_many).
+ */
+static void
+queue_rows(struct hashjob *j, struct dnode *d)
+{
+	struct buf abs = BUF_INIT;
+
+	for (size_t i = 0; i < d->nfe; i++) {
+		const struct fent *f = &d->fe[i];
+		struct cas_hashcache_row *r;
+
+		if (f->state != FE_FILE || !f->fresh ||
+		    cas_hashcache_racy_ns(f->st.mtime_ns, f->hashed_at))
+			continue;
+		dir_abs(j->root, d->rel, &abs);
+		if (abs.len == 0 || abs.s[abs.len - 1] != '/')
+			buf_addch(&abs, '/');
+		buf_adds(&abs, d->names + f->nameoff);
+		pthread_mutex_lock(&j->wmu);
+		ALLOC_GROW(j->rows, j->nrows + 1, j->rows_alloc);
+		r = &j->rows[j->nrows++];
+		memset(r, 0, sizeof(*r));
+		r->path = buf_detach(&abs, NULL);
+		r->st = f->st;
+		cas_hash_bin_to_hex(f->hash, r->hash);
+		r->hashed_at_ns = f->hashed_at;
+		pthread_mutex_unlock(&j->wmu);
+	}
+	buf_release(&abs);
+}
+
 /* ---- directories ---- */
 
 /* Queues a task. */
@@ -507,8 +659,12 @@ dir_finish(struct hashjob *j, struct dnode *d)
 	if (d->fd != -1)
 		close(d->fd);
 	d->fd = -1;
-	if (j->opts->hc != NULL)
-		queue_record(j, d);
+	if (j->opts->hc != NULL) {
+		if (d->sel != NULL)
+			queue_rows(j, d);
+		else
+			queue_record(j, d);
+	}
 	cas_hcdir_free(d->rec);
 	d->rec = NULL;
 
@@ -569,7 +725,7 @@ name_error(const struct dnode *d, const char *name)
  */
 static void
 add_dir(struct hashjob *j, struct dnode *parent, const char *name,
-    int follow)
+    int follow, const struct selnode *sel)
 {
 	struct dnode *d;
 	struct task *t;
@@ -580,6 +736,7 @@ add_dir(struct hashjob *j, struct dnode *parent, const char *name,
 	    xstrdup(name) : xasprintf("%s/%s", parent->rel, name);
 	d->name = xstrdup(name);
 	d->follow = follow;
+	d->sel = sel;
 	d->key = parent ? xasprintf("%s/", name) : NULL;
 	d->bad = parent == NULL ? NULL : parent->bad ? parent->bad :
 	    name_error(parent, name);
@@ -615,6 +772,9 @@ open_dir(struct hashjob *j, struct dnode *d, int worker)
 	    O_DIRECTORY | O_CLOEXEC | (d->follow ? 0 : O_NOFOLLOW));
 	if (parent != NULL)
 		dir_unref(j, parent);
+	if (fd == -1 && parent != NULL && d->sel != NULL && (errno == ENOENT ||
+	    errno == ENOTDIR || errno == ELOOP))
+		return -1;	/* partial: gone or replaced since it was reported */
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		errs_add(j->errs, "cannot open directory '%s/%s': %s", j->root,
 		    d->rel, strerror(errno));
@@ -627,6 +787,7 @@ open_dir(struct hashjob *j, struct dnode *d, int worker)
 			log_warnx("skipping '%s/%s': symbolic link cycle", j->root,
 			    d->rel);
 			j->wstats[worker].skipped_entries++;
+			note_path(j, d, NULL);
 			close(fd);
 			return -1;
 		}
@@ -651,6 +812,25 @@ read_dir(struct hashjob *j, struct dnode *d, int worker)
 	/* decode the cache record now: this directory's batches share it */
 	if (d->rec != NULL)
 		cas_hcdir_decode(d->rec);
+	if (d->sel != NULL) {
+		/* partial: the selected entries, whatever they are now */
+		for (size_t k = 0; k < d->sel->nkids; k++) {
+			const struct selnode *s = d->sel->kids[k];
+			struct fent *f;
+
+			if (!s->whole) {
+				add_dir(j, d, s->name, 0, s);
+				continue;
+			}
+			ALLOC_GROW(d->fe, d->nfe + 1, alloc);
+			f = &d->fe[d->nfe++];
+			memset(f, 0, sizeof(*f));
+			f->nameoff = names.len;
+			f->dtype = DT_UNKNOWN;
+			buf_add(&names, s->name, strlen(s->name) + 1);
+		}
+		goto batches;
+	}
 	fd2 = dup(d->fd);
 	if (fd2 == -1 || (dp = fdopendir(fd2)) == NULL) {
 		errs_add(j->errs, "cannot read directory '%s/%s': %s", j->root,
@@ -667,7 +847,7 @@ read_dir(struct hashjob *j, struct dnode *d, int worker)
 		    (name[1] == '.' && name[2] == '\0')))
 			continue;
 		if (de->d_type == DT_DIR) {
-			add_dir(j, d, name, 0);
+			add_dir(j, d, name, 0, NULL);
 			continue;
 		}
 		ALLOC_GROW(d->fe, d->nfe + 1, alloc);
@@ -681,6 +861,7 @@ read_dir(struct hashjob *j, struct dnode *d, int worker)
 		errs_add(j->errs, "cannot read directory '%s/%s': %s", j->root,
 		    d->rel, strerror(errno));
 	closedir(dp);
+batches:
 	d->names = buf_detach(&names, NULL);
 	for (size_t lo = 0; lo < d->nfe; lo += BATCH) {
 		struct task *t = xcalloc(1, sizeof(*t));
@@ -952,6 +1133,8 @@ handle_entry(struct hashjob *j, struct dnode *d, struct fent *f, int worker)
 		fd = open_file(j, d, name, 0);
 		if (fd != -1) {
 			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+				if (st.st_nlink > 1)
+					note_path(j, d, name);
 				take_file(j, d, f, fd, &st, 0, worker);
 				close(fd);
 				goto out;
@@ -960,6 +1143,8 @@ handle_entry(struct hashjob *j, struct dnode *d, struct fent *f, int worker)
 		}
 	}
 	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT && d->sel != NULL)
+			goto out;	/* partial: a selected path that is gone */
 		if (errno == ENOENT) {	/* removed since readdir */
 			log_warnx("skipping '%s': it vanished",
 			    file_abs(j, d, name, &abs));
@@ -972,6 +1157,7 @@ handle_entry(struct hashjob *j, struct dnode *d, struct fent *f, int worker)
 	}
 	if (S_ISLNK(st.st_mode)) {
 		follow = 1;
+		note_path(j, d, name);
 		if (fstatat(d->fd, name, &st, 0) == -1) {
 			log_warnx("skipping symbolic link '%s': %s",
 			    file_abs(j, d, name, &abs), strerror(errno));
@@ -980,15 +1166,19 @@ handle_entry(struct hashjob *j, struct dnode *d, struct fent *f, int worker)
 		}
 	}
 	if (S_ISDIR(st.st_mode)) {
-		add_dir(j, d, name, follow);
+		add_dir(j, d, name, follow, NULL);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		log_warnx("skipping '%s': not a regular file",
 		    file_abs(j, d, name, &abs));
 		ws->skipped_entries++;
+		if (!follow)
+			note_path(j, d, name);
 		goto out;
 	}
+	if (!follow && st.st_nlink > 1)
+		note_path(j, d, name);
 	stat_to_cas(&st, &cs);
 	if (d->rec != NULL &&
 	    cas_hcdir_lookup(d->rec, name, strlen(name), &cs, f->hash)) {
@@ -1064,6 +1254,8 @@ struct emit {
 	char			*err;
 	size_t			 n;
 	uint64_t		 total;
+	cas_walk_entry_fn	*fn;		/* json only: each entry */
+	void			*arg;
 };
 
 static void
@@ -1088,10 +1280,15 @@ emit_dir(struct emit *e, const struct dnode *d)
 				break;
 			}
 			cas_hash_bin_to_hex(f->hash, hex);
-			if (e->json != NULL)
+			if (e->json != NULL) {
+				size_t off = e->json->len + (e->n > 0);
+
 				cas_manifest_write_entry(e->json, e->n == 0,
 				    e->path.s, hex, mtime_us, f->st.size);
-			else {
+				if (e->fn != NULL)
+					e->fn(e->arg, e->path.s, off,
+					    e->json->len - off, f->st.size);
+			} else {
 				struct cas_file *cf = cas_manifest_add(e->m,
 				    e->path.s);
 
@@ -1111,11 +1308,71 @@ emit_dir(struct emit *e, const struct dnode *d)
 	buf_truncate(&e->path, base);
 }
 
+/* What the watcher's walks add to a plain one (tree.h). */
+struct walk_extra {
+	const char *const	*sel;		/* partial walk, or NULL */
+	size_t			 nsel;
+	struct cas_walk_notes	*notes;
+	cas_walk_entry_fn	*fn;
+	void			*arg;
+};
+
+static int
+str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Loads the cache records a partial walk needs: those of each selected
+ * path and every directory under it, and those of their parents.
+ */
+static void
+load_sel_records(struct hashjob *j, const struct walk_extra *x,
+    struct recload *l)
+{
+	char **parents = xcalloc(x->nsel + 1, sizeof(*parents)), *err = NULL;
+	struct buf abs = BUF_INIT;
+	size_t np = 0;
+
+	for (size_t i = 0; i < x->nsel; i++) {
+		const char *slash = strrchr(x->sel[i], '/');
+
+		dir_abs(j->root, x->sel[i], &abs);
+		if (cas_hashcache_scan_dirs(j->opts->hc, abs.s, recmap_add, l,
+		    &err) == -1)
+			break;
+		parents[np++] = slash == NULL ? xstrdup("") :
+		    xstrndup(x->sel[i], (size_t)(slash - x->sel[i]));
+	}
+	if (np > 1)
+		qsort(parents, np, sizeof(*parents), str_ptr_cmp);
+	for (size_t i = 0; i < np && err == NULL; i++) {
+		struct cas_hcdir *rec;
+
+		if (i > 0 && strcmp(parents[i], parents[i - 1]) == 0)
+			continue;
+		dir_abs(j->root, parents[i], &abs);
+		if (cas_hashcache_get_dir(j->opts->hc, abs.s, &rec, &err) == 0 &&
+		    rec != NULL)
+			recmap_add(l, abs.s, rec);
+	}
+	if (err != NULL) {
+		log_warnx("%s", err);	/* hash what is not found */
+		free(err);
+	}
+	for (size_t i = 0; i < np; i++)
+		free(parents[i]);
+	free(parents);
+	buf_release(&abs);
+}
+
 static int
 tree_run(const char *dir, const struct cas_store *store,
     const struct cas_opts *opts, struct cas_manifest *m, struct buf *json,
-    struct cas_stats *stats, char **errp)
+    struct cas_stats *stats, const struct walk_extra *x, char **errp)
 {
+	struct selnode *sel = NULL;
 	struct errs errs;
 	struct hashjob j;
 	char *err = NULL;
@@ -1132,11 +1389,22 @@ tree_run(const char *dir, const struct cas_store *store,
 		    strerror(errno));
 		return errs_finish(&errs, errp);
 	}
+	if (x != NULL && x->sel != NULL) {
+		sel = sel_build(x->sel, x->nsel);
+		if (sel->whole) {	/* "": the whole tree */
+			sel_free(sel);
+			sel = NULL;
+		}
+	}
+	if (x != NULL)
+		j.notes = x->notes;
 	if (opts->hc != NULL) {
 		struct recload l = { &j.recs, j.root, strlen(j.root) };
 
-		if (cas_hashcache_scan_dirs(opts->hc, j.root, recmap_add, &l,
-		    &err) == -1) {
+		if (sel != NULL)
+			load_sel_records(&j, x, &l);
+		else if (cas_hashcache_scan_dirs(opts->hc, j.root, recmap_add,
+		    &l, &err) == -1) {
 			log_warnx("%s", err);	/* hash everything instead */
 			free(err);
 			err = NULL;
@@ -1148,6 +1416,7 @@ tree_run(const char *dir, const struct cas_store *store,
 	atomic_init(&j.noatime, 1);
 	pthread_mutex_init(&j.mu, NULL);
 	pthread_mutex_init(&j.wmu, NULL);
+	pthread_mutex_init(&j.nmu, NULL);
 	pthread_cond_init(&j.cv, NULL);
 	claims_init(&j.claims);
 	j.bufs = xcalloc((size_t)nworkers, sizeof(*j.bufs));
@@ -1156,11 +1425,20 @@ tree_run(const char *dir, const struct cas_store *store,
 	j.wstats = xcalloc((size_t)nworkers, sizeof(*j.wstats));
 	cas_progress_init(&j.prog, store ? "uploading" : "hashing",
 	    opts->progress, 0, 0);
-	add_dir(&j, NULL, j.root, 1);
+	add_dir(&j, NULL, j.root, 1, sel);
 	cas_pool_run_each(nworkers, walk_worker, &j);
 	cas_progress_finish(&j.prog);
 	if (opts->hc != NULL)
 		pending_write(&j, &j.writes);
+	if (j.nrows > 0 && cas_hashcache_put_many(opts->hc, j.rows, j.nrows,
+	    &err) == -1) {
+		log_warnx("%s", err);	/* a cache failure is not fatal */
+		free(err);
+		err = NULL;
+	}
+	for (size_t k = 0; k < j.nrows; k++)
+		free((char *)j.rows[k].path);
+	free(j.rows);
 
 	for (int k = 0; k < nworkers; k++) {
 		struct cas_stats *w = &j.wstats[k];
@@ -1180,6 +1458,7 @@ tree_run(const char *dir, const struct cas_store *store,
 	claims_release(&j.claims);
 	pthread_mutex_destroy(&j.mu);
 	pthread_mutex_destroy(&j.wmu);
+	pthread_mutex_destroy(&j.nmu);
 	pthread_cond_destroy(&j.cv);
 	recmap_release(&j.recs);
 
@@ -1191,7 +1470,8 @@ tree_run(const char *dir, const struct cas_store *store,
 			}
 	rc = errs_finish(&errs, errp);
 	if (rc == 0 && j.top != NULL) {
-		struct emit e = { m, json, BUF_INIT, j.root, NULL, 0, 0 };
+		struct emit e = { m, json, BUF_INIT, j.root, NULL, 0, 0,
+		    x ? x->fn : NULL, x ? x->arg : NULL };
 		size_t start = json ? json->len : 0;
 
 		if (json != NULL) {
@@ -1228,6 +1508,7 @@ tree_run(const char *dir, const struct cas_store *store,
 		free(d->order);
 		free(d);
 	}
+	sel_free(sel);
 	free(j.root);
 	return rc;
 }
@@ -1236,7 +1517,7 @@ int
 cas_snapshot(const char *dir, const struct cas_opts *opts,
     struct cas_manifest *m, struct cas_stats *stats, char **errp)
 {
-	return tree_run(dir, NULL, opts, m, NULL, stats, errp);
+	return tree_run(dir, NULL, opts, m, NULL, stats, NULL, errp);
 }
 
 int
@@ -1244,14 +1525,14 @@ cas_upload(const char *dir, const struct cas_store *store,
     const struct cas_opts *opts, struct cas_manifest *m,
     struct cas_stats *stats, char **errp)
 {
-	return tree_run(dir, store, opts, m, NULL, stats, errp);
+	return tree_run(dir, store, opts, m, NULL, stats, NULL, errp);
 }
 
 int
 cas_snapshot_bytes(const char *dir, const struct cas_opts *opts,
     struct buf *out, struct cas_stats *stats, char **errp)
 {
-	return tree_run(dir, NULL, opts, NULL, out, stats, errp);
+	return tree_run(dir, NULL, opts, NULL, out, stats, NULL, errp);
 }
 
 int
@@ -1259,7 +1540,31 @@ cas_upload_bytes(const char *dir, const struct cas_store *store,
     const struct cas_opts *opts, struct buf *out, struct cas_stats *stats,
     char **errp)
 {
-	return tree_run(dir, store, opts, NULL, out, stats, errp);
+	return tree_run(dir, store, opts, NULL, out, stats, NULL, errp);
+}
+
+int
+cas_snapshot_bytes_ex(const char *dir, const struct cas_opts *opts,
+    struct buf *out, struct cas_stats *stats, struct cas_walk_notes *notes,
+    cas_walk_entry_fn *fn, void *arg, char **errp)
+{
+	struct walk_extra x = { NULL, 0, notes, fn, arg };
+
+	return tree_run(dir, NULL, opts, NULL, out, stats, &x, errp);
+}
+
+int
+cas_snapshot_select(const char *dir, const char *const *sel, size_t nsel,
+    const struct cas_opts *opts, struct cas_manifest *m,
+    struct cas_stats *stats, struct cas_walk_notes *notes, char **errp)
+{
+	struct walk_extra x = { sel, nsel, notes, NULL, NULL };
+
+	if (nsel == 0) {	/* nothing selected: nothing to look at */
+		memset(stats, 0, sizeof(*stats));
+		return 0;
+	}
+	return tree_run(dir, NULL, opts, m, NULL, stats, &x, errp);
 }
 
 /* ---- downloading ---- */

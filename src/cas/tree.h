@@ -69,6 +69,51 @@ int	cas_upload_bytes(const char *dir, const struct cas_store *,
 	    const struct cas_opts *, struct buf *out, struct cas_stats *,
 	    char **errp);
 /*
+ * ---- for the file-system watcher (cas/watch.h) ----
+ *
+ * What a watcher cannot vouch for: inotify reports changes to the entries
+ * of the directories it watches, not to what a symbolic link points to, nor
+ * to a file's other hard links.  A walk that is given a cas_walk_notes
+ * appends the relative paths of the symbolic links it followed (to files
+ * and directories, dangling or cyclic), of the entries it skipped (FIFOs,
+ * sockets, devices) and of the regular files with more than one link, so
+ * that a later partial walk looks at them again.  Paths are malloc'd; the
+ * list is unordered and may hold duplicates.
+ */
+struct cas_walk_notes {
+	char	**paths;
+	size_t	  n;
+	size_t	  alloc;
+};
+
+void	cas_walk_notes_release(struct cas_walk_notes *);
+/*
+ * Called by cas_snapshot_bytes_ex() for every entry it writes, in order:
+ * the entry's path and where its bytes are in out (off, len: from '{' to
+ * '}', without the separating comma), and its size.
+ */
+typedef void cas_walk_entry_fn(void *arg, const char *path, size_t off,
+	    size_t len, uint64_t size);
+/* cas_snapshot_bytes() with notes (may be NULL) and an entry callback. */
+int	cas_snapshot_bytes_ex(const char *dir, const struct cas_opts *,
+	    struct buf *out, struct cas_stats *, struct cas_walk_notes *,
+	    cas_walk_entry_fn *fn, void *arg, char **errp);
+/*
+ * A partial snapshot: the entries of dir's tree at or under the relative
+ * paths sel[0..nsel) (none inside another; "" is the whole tree), exactly
+ * as cas_snapshot() of dir would record them (same name checks, symbolic
+ * links followed, cycles detected through every ancestor), into m, which
+ * must be empty, in canonical order.  A selected path that does not exist,
+ * or whose parent directory does not (any more), contributes nothing and
+ * is no error.  Hashes of files hashed now are merged into the hash cache's
+ * records (the records of directories walked whole are replaced).  0, or
+ * -1 with *errp set.
+ */
+int	cas_snapshot_select(const char *dir, const char *const *sel,
+	    size_t nsel, const struct cas_opts *, struct cas_manifest *m,
+	    struct cas_stats *, struct cas_walk_notes *, char **errp);
+
+/*
  * Materialises m under dir `to` (created if needed): only files that are
  * missing or differ are fetched; a file whose content matches gets the
  * manifest's mtime.  Objects are read from stores[0], falling back to the
