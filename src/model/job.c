@@ -977,6 +977,14 @@ job_create(const struct template *job_tmpl,
 		rc = -1;
 	if (rc == 0 && param_defs_check(&defs, el) < 0)
 		rc = -1;
+	{
+		const struct node *pd = node_get(root, "parameterDefinitions");
+		const struct node *at = pd ? pd : root;
+
+		defs.origin_file = c.file;
+		defs.origin_line = at->line;
+		defs.origin_col = at->col;
+	}
 	if (rc == 0 && param_defs_resolve(&defs, values ? values : &none,
 	    c.job->template_dir, cwd_abs, &vals, el) < 0)
 		rc = -1;

@@ -1058,14 +1058,22 @@ param_defs_resolve(const struct param_defs *defs,
 		if (param_defs_find(defs, v->name))
 			continue;
 		const char *near = param_nearest(defs, v->name);
+		/* a value from the command line: point at the definitions */
+		int here = v->file == NULL && defs->origin_file != NULL;
+		const char *file = here ? defs->origin_file : v->file;
+		int line = here ? defs->origin_line : v->line;
+		int col = here ? defs->origin_col : v->col;
+		const char *field = here ? "parameterDefinitions" : NULL;
+
 		if (near)
-			error_add(el, v->file, v->line, v->col, NULL,
-			    "job parameter '%s' is not defined by the "
-			    "template (did you mean '%s'?)", v->name, near);
+			error_add(el, file, line, col, field,
+			    "job parameter '%s'%s is not defined by the "
+			    "template (did you mean '%s'?)", v->name,
+			    here ? " (given with -p)" : "", near);
 		else
-			error_add(el, v->file, v->line, v->col, NULL,
-			    "job parameter '%s' is not defined by the "
-			    "template", v->name);
+			error_add(el, file, line, col, field,
+			    "job parameter '%s'%s is not defined by the "
+			    "template", v->name, here ? " (given with -p)" : "");
 		rc = -1;
 	}
 	for (size_t i = 0; i < defs->n; i++) {

@@ -156,9 +156,15 @@ struct param_defs {
 	struct param_def	*v;
 	size_t			 n;
 	size_t			 alloc;
+	/* where the job template defines them (its parameterDefinitions, or
+	 * its start): errors about values given without a position (-p on
+	 * the command line) point there; file NULL: no position */
+	const char		*origin_file;
+	int			 origin_line;
+	int			 origin_col;
 };
 
-#define PARAM_DEFS_INIT { NULL, 0, 0 }
+#define PARAM_DEFS_INIT { NULL, 0, 0, NULL, 0, 0 }
 
 void	 param_defs_release(struct param_defs *);
 struct param_def *param_defs_find(const struct param_defs *, const char *name);

@@ -129,7 +129,7 @@ check "value above maxValue: exit 1" rc 1
 check "value above maxValue: positioned message" contains err "job.yaml:12:15: parameterDefinitions[1].maxValue: job parameter 'Version': value 200 is above maxValue 100"
 run job.yaml -p Versoin=2
 check "unknown parameter: exit 1" rc 1
-check "unknown parameter: did you mean" contains err "job parameter 'Versoin' is not defined by the template (did you mean 'Version'?)"
+check "unknown parameter: did you mean, pointing at the definitions" contains err "job.yaml:5:3: parameterDefinitions: job parameter 'Versoin' (given with -p) is not defined by the template (did you mean 'Version'?)"
 run job.yaml -p End=x
 check "INT from a non-number: exit 1" rc 1
 check "INT from a non-number: message" contains err "value 'x' is not an integer"
