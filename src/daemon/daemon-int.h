@@ -61,6 +61,8 @@ struct daemon {
 	uv_loop_t	*loop;
 	char		*home;
 	char		*sock_path;
+	dev_t		 sock_dev;	/* the socket file we bound */
+	ino_t		 sock_ino;
 	char		*db_path;
 	char		*logs_dir;
 	char		*sessions_dir;
@@ -112,5 +114,11 @@ void	sched_rereserve(struct daemon *);
 void	daemon_push_waiters(struct daemon *);
 void	daemon_maybe_exit(struct daemon *);
 void	daemon_reload(struct daemon *);
+/*
+ * Every tick: if our socket file is gone or replaced (DROVER_HOME removed,
+ * say), nobody can reach this daemon any more and its store is not the
+ * one clients see: it stops at once, canceling running sessions.
+ */
+void	daemon_check_home(struct daemon *);
 
 #endif

@@ -851,6 +851,27 @@ close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* Is path still the file (dev, ino)?  Not if it was removed or replaced. */
+static int
+same_file(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && sb.st_dev == dev && sb.st_ino == ino;
+}
+
+void
+daemon_check_home(struct daemon *d)
+{
+	if (d->stopping >= 2 || d->sock_ino == 0 ||
+	    same_file(d->sock_path, d->sock_dev, d->sock_ino))
+		return;
+	log_error("the socket '%s' is gone or was replaced (was its "
+	    "directory removed?): no client can reach this daemon, stopping",
+	    d->sock_path);
+	begin_stop(d, 1);
+}
+
 void
 daemon_maybe_exit(struct daemon *d)
 {
@@ -982,6 +1003,7 @@ daemon_main(const struct daemon_opts *opts)
 	struct daemon dm, *d = &dm;
 	char *err = NULL, *pid_path, *log_path, *env;
 	int pid_fd, notify[2], rc, flags;
+	struct stat pid_sb;
 	const char *lvl;
 
 	memset(d, 0, sizeof(*d));
@@ -1083,6 +1105,14 @@ daemon_main(const struct daemon_opts *opts)
 		startup_fail("cannot bind '%s': %s", d->sock_path,
 		    uv_strerror(rc));
 	chmod(d->sock_path, 0600);
+	{
+		struct stat sb;
+
+		if (stat(d->sock_path, &sb) == 0) {
+			d->sock_dev = sb.st_dev;
+			d->sock_ino = sb.st_ino;
+		}
+	}
 	if ((rc = uv_listen((uv_stream_t *)&d->server, 64, on_connection)) != 0)
 		startup_fail("cannot listen on '%s': %s", d->sock_path,
 		    uv_strerror(rc));
@@ -1106,11 +1136,14 @@ daemon_main(const struct daemon_opts *opts)
 
 	/* shutdown: release the store and the lock before the clients see
 	 * their connections close, so that they can start a new daemon */
-	unlink(d->sock_path);
+	if (same_file(d->sock_path, d->sock_dev, d->sock_ino))
+		unlink(d->sock_path);
 	sched_close(d);
 	store_close(d->st);
 	d->st = NULL;
-	unlink(pid_path);
+	if (fstat(pid_fd, &pid_sb) == 0 &&
+	    same_file(pid_path, pid_sb.st_dev, pid_sb.st_ino))
+		unlink(pid_path);
 	close(pid_fd);
 	for (struct dclient *c = d->clients, *next; c; c = next) {
 		next = c->next;

@@ -678,6 +678,7 @@ on_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
+	daemon_check_home(d);
 	store_health(d);
 	store_checkpoint(d->st);
 	sched_pass(d);

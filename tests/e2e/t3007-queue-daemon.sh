@@ -68,4 +68,20 @@ else
 	ok "# SKIP another uid needs root and setpriv"
 fi
 chmod 700 "$DROVER_HOME"
+
+# its home removed under it (rm -rf of a test's temp dir): the daemon can
+# no longer be reached, so it stops at once, canceling running tasks
+q_sh_job "$T_TMP/long.yaml" long 1 "sleep 60"
+j=$(D submit "$T_TMP/long.yaml")
+check "a long task runs" q_until 20 sh -c "test \"\$(\"$DROVER_BIN\" show --json $j | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"steps\"][0][\"counts\"].get(\"RUNNING\", 0))')\" = 1"
+pid=$(cat "$DROVER_HOME/drover.pid")
+w=$(D status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"][0]["pid"])')
+mv "$DROVER_HOME" "$T_TMP/moved-home"
+check "the daemon exits" q_until 20 sh -c "! kill -0 $pid 2>/dev/null"
+check "its session worker too" q_until 20 sh -c "! kill -0 $w 2>/dev/null"
+check "it said why" grep -q "is gone or was replaced" "$T_TMP/moved-home/daemon.log"
+check "and left the moved files alone" test -e "$T_TMP/moved-home/drover.db"
+mv "$T_TMP/moved-home" "$DROVER_HOME"
+check "its attempt was ended as killed by admin, in the store it had" test "$(q_job "$j" 'j["attempts"][0]["reason"]')" = KILLED_BY_ADMIN
+D stop --now >/dev/null 2>&1
 done_testing
