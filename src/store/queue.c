@@ -609,32 +609,6 @@ claim_next(struct store *st, int64_t job, int step, int64_t *task)
 	return 1;
 }
 
-int
-queue_claim(struct store *st, int64_t job, int step, int64_t session,
-    int64_t *task)
-{
-	int64_t idx;
-	int rc;
-
-	if (store_begin(st) == -1)
-		return -1;
-	rc = claim_next(st, job, step, &idx);
-	if (rc == -1)
-		return fail_tx(st);
-	if (rc == 0) {
-		store_commit(st);
-		return 0;
-	}
-	if (state_task_move(st, job, step, idx, TASK_ASSIGNED,
-	    REASON_DISPATCHED, NULL, session) == -1 ||
-	    refresh(st, job) == -1)
-		return fail_tx(st);
-	if (store_commit(st) == -1)
-		return -1;
-	*task = idx;
-	return 1;
-}
-
 /* A new attempt row for a task that is about to run; *attempt its id. */
 static int
 attempt_open(struct store *st, int64_t job, int step, int64_t task,
@@ -710,8 +684,13 @@ queue_task_start(struct store *st, int64_t job, int step, int64_t task,
 	return store_commit(st);
 }
 
-int
-queue_claim_start(struct store *st, int64_t job, int step, int64_t session,
+/*
+ * queue_claim() and queue_claim_start(): the next READY task moves to
+ * ASSIGNED, or with start straight to RUNNING with a new attempt whose
+ * output starts at log_offset in log_path.
+ */
+static int
+claim(struct store *st, int64_t job, int step, int64_t session, int start,
     const char *log_path, int64_t log_offset, int64_t *task,
     int64_t *attempt)
 {
@@ -727,16 +706,35 @@ queue_claim_start(struct store *st, int64_t job, int step, int64_t session,
 		store_commit(st);
 		return 0;
 	}
-	if (attempt_open(st, job, step, idx, session, log_path, log_offset,
-	    attempt) == -1 ||
+	if (start ? attempt_open(st, job, step, idx, session, log_path,
+	    log_offset, attempt) == -1 ||
 	    state_task_move(st, job, step, idx, TASK_RUNNING,
-	    REASON_DISPATCHED, NULL, session) == -1 ||
-	    refresh(st, job) == -1)
+	    REASON_DISPATCHED, NULL, session) == -1 :
+	    state_task_move(st, job, step, idx, TASK_ASSIGNED,
+	    REASON_DISPATCHED, NULL, session) == -1)
+		return fail_tx(st);
+	if (refresh(st, job) == -1)
 		return fail_tx(st);
 	if (store_commit(st) == -1)
 		return -1;
 	*task = idx;
 	return 1;
+}
+
+int
+queue_claim(struct store *st, int64_t job, int step, int64_t session,
+    int64_t *task)
+{
+	return claim(st, job, step, session, 0, NULL, -1, task, NULL);
+}
+
+int
+queue_claim_start(struct store *st, int64_t job, int step, int64_t session,
+    const char *log_path, int64_t log_offset, int64_t *task,
+    int64_t *attempt)
+{
+	return claim(st, job, step, session, 1, log_path, log_offset, task,
+	    attempt);
 }
 
 int

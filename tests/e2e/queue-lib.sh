@@ -4,6 +4,11 @@
 # to any process whose environment still names this DROVER_HOME.
 q_cleanup() {
 	timeout 30 "$DROVER_BIN" stop --now >/dev/null 2>&1
+	q_kill_all
+}
+# q_kill_all: kill -9 of every process whose environment names this
+# DROVER_HOME (the daemon, its session workers, their tasks)
+q_kill_all() {
 	for p in /proc/[0-9]*; do
 		pid=${p#/proc/}
 		[ "$pid" = "$$" ] && continue

@@ -7,17 +7,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/queue-lib.sh"
 
-# kill -9 of every process of this test's DROVER_HOME (daemon, session
-# workers, their tasks)
+# kill -9 of every process of this test's DROVER_HOME, as a reset would
 kill_all() {
-	for p in /proc/[0-9]*; do
-		pid=${p#/proc/}
-		[ "$pid" = "$$" ] && continue
-		if { tr "\0" "\n" < "$p/environ"; } 2>/dev/null |
-		    grep -qxF "DROVER_HOME=$DROVER_HOME"; then
-			kill -9 "$pid" 2>/dev/null
-		fi
-	done
+	q_kill_all
 	# the pid file names a dead process now
 	q_until 10 sh -c '! kill -0 "$(cat "$DROVER_HOME/drover.pid")" 2>/dev/null'
 }
