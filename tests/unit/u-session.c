@@ -789,6 +789,115 @@ test_errors(void **state)
 	rec_release(&r);
 }
 
+/* Children of this process that never exec'd (same command name). */
+static int
+own_clones(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char self[64], path[300], line[512];
+	int n = 0;
+	FILE *f;
+
+	assert_non_null(d);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)getpid());
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	/* "pid (comm) state ..." */
+	snprintf(self, sizeof(self), "%.*s", (int)(strrchr(line, ')') -
+	    strchr(line, '(') + 1), strchr(line, '('));
+	while ((de = readdir(d)) != NULL) {
+		int ppid = 0;
+		char *rp;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(line, sizeof(line), f) != NULL &&
+		    (rp = strrchr(line, ')')) != NULL &&
+		    sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid() &&
+		    strstr(line, self) != NULL)
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+on_usr2(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * What the child gets from the spawn: signals this process ignores are
+ * not ignored there (handled ones are reset by execve), an empty mask; an exec failure is the
+ * action's failure, and the child is reaped.
+ */
+static void
+test_spawn(void **state)
+{
+	struct rec r = { BUF_INIT, BUF_INIT, BUF_INIT, 0, 0, 0, 0, 0, "", 0 };
+	struct sigaction sa, old_usr2, old_quit;
+	struct session *s;
+	char *script = xasprintf("%s/no-shebang", root);
+	char *run = xasprintf("{\"actions\": {\"onRun\": {\"command\": "
+	    "\"%s\"}}}", script);
+	json_t *bad = J(run);
+	json_t *status = J("{\"actions\": {\"onRun\": {\"command\": "
+	    "\"cat\", \"args\": [\"/proc/self/status\"]}}}");
+	struct session_result res;
+	int fd;
+	sigset_t blk, oldmask;
+	(void)state;
+
+	fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "true\n", 5), 5);
+	close(fd);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr2;
+	sigaction(SIGUSR2, &sa, &old_usr2);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGQUIT, &sa, &old_quit);
+	s = new_session(&r, 0, NULL, NULL);
+	sigemptyset(&blk);
+	sigaddset(&blk, SIGHUP);
+	sigprocmask(SIG_BLOCK, &blk, &oldmask);
+
+	assert_int_equal(session_run_task(s, "S", bad, NULL, 0, &res), -1);
+	assert_int_equal(res.state, SESSION_ACTION_FAILED);
+	assert_non_null(res.message);
+	assert_non_null(strstr(res.message, "Exec format error"));
+	/* the child that could not exec is reaped: no child of ours still
+	 * has our name (orphans of earlier tests re-parented to this
+	 * subreaper are other programs) */
+	assert_int_equal(own_clones(), 0);
+	end_session(s);	/* a failed task ends a session's tasks */
+
+	s = new_session(&r, 0, NULL, NULL);
+	buf_reset(&r.out);
+	assert_int_equal(session_run_task(s, "S", status, NULL, 0, &res), 0);
+	assert_true(contains(&r.out, "SigBlk:\t0000000000000000\n"));
+	assert_true(contains(&r.out, "SigIgn:\t0000000000000000\n"));
+
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	end_session(s);
+	sigaction(SIGUSR2, &old_usr2, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	json_decref(bad);
+	json_decref(status);
+	free(run);
+	unlink(script);
+	free(script);
+	rec_release(&r);
+}
+
 static int
 setup(void **state)
 {
@@ -845,6 +954,7 @@ main(void)
 		cmocka_unit_test(test_pathmap),
 		cmocka_unit_test(test_reuse_and_async),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_spawn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
