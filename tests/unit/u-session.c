@@ -883,6 +883,9 @@ test_spawn(void **state)
 	s = new_session(&r, 0, NULL, NULL);
 	buf_reset(&r.out);
 	assert_int_equal(session_run_task(s, "S", status, NULL, 0, &res), 0);
+	if (!contains(&r.out, "SigBlk:\t0000000000000000\n") ||
+	    !contains(&r.out, "SigIgn:\t0000000000000000\n"))
+		fprintf(stderr, "the action's /proc/self/status:\n%s", r.out.s);
 	assert_true(contains(&r.out, "SigBlk:\t0000000000000000\n"));
 	assert_true(contains(&r.out, "SigIgn:\t0000000000000000\n"));
 
