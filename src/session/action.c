@@ -43,6 +43,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,6 +143,7 @@ struct spawn_args {
 	char *const	*argv;
 	char *const	*envp;
 	const sigset_t	*reset;
+	int		 rtmin;		/* SIGRTMIN */
 	int		 nullfd;	/* all >= 3 */
 	int		 outfd;
 	int		 dirfd;
@@ -152,20 +154,26 @@ struct spawn_args {
  * The child, between clone and execve.  It runs on the session's spawn
  * stack in our address space while we wait (CLONE_VFORK), with every
  * signal blocked: only plain system calls here, and errors go back through
- * a->err (errno is ours too).
+ * a->err (errno is ours too).  Signals 32 up to SIGRTMIN are glibc's own:
+ * its sigaction() and sigset functions refuse them, and its posix_spawn
+ * leaves them ignored in every child (make(1) passes that on to us), so
+ * they are reset with the system call itself.
  */
 static int
 spawn_child(void *arg)
 {
 	struct spawn_args *a = arg;
-	struct sigaction dfl;
+	/* the kernel's struct sigaction, all zero: SIG_DFL, no flags, empty
+	 * mask, whatever the architecture's field order */
+	unsigned long dfl[8];
 	sigset_t none;
 
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
+	memset(dfl, 0, sizeof(dfl));
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(a->reset, sig) == 1)
-			(void)sigaction(sig, &dfl, NULL);
+		if (sigismember(a->reset, sig) == 1 ||
+		    (sig >= 32 && sig < a->rtmin))
+			(void)syscall(SYS_rt_sigaction, sig, dfl, NULL,
+			    (size_t)(_NSIG / 8));
 	if (setpgid(0, 0) == -1 || fchdir(a->dirfd) == -1 ||
 	    dup2(a->nullfd, 0) == -1 || dup2(a->outfd, 1) == -1 ||
 	    dup2(a->outfd, 2) == -1)
@@ -238,6 +246,7 @@ action_spawn(struct session *s, const char *path, char *const *argv,
 	sa.argv = argv;
 	sa.envp = envp;
 	sa.reset = &s->sigdefault;
+	sa.rtmin = SIGRTMIN;
 	sa.nullfd = s->nullfd;
 	sa.outfd = p[1];
 	sa.dirfd = s->dirfd;
