@@ -217,31 +217,43 @@ doc_resolve_plain(struct node *n)
 			n->v.f = NAN;
 			return;
 		}
-		while (isdigit((unsigned char)*p)) {
-			p++;
-			digits++;
-		}
-		if (*p == '.') {
-			p++;
-			while (isdigit((unsigned char)*p)) {
-				p++;
-				digits++;
-			}
-		}
-		if (digits && (*p == 'e' || *p == 'E')) {
-			p++;
-			if (*p == '-' || *p == '+')
-				p++;
-			if (!isdigit((unsigned char)*p))
-				return;
-			while (isdigit((unsigned char)*p))
-				p++;
-		}
-		if (digits && *p == '\0') {
+		p = doc_scan_decimal(s, &digits);
+		if (p != NULL && digits && *p == '\0') {
 			n->kind = NODE_FLOAT;
 			n->v.f = strtod(s, NULL);
 		}
 	}
+}
+
+const char *
+doc_scan_decimal(const char *s, int *digits)
+{
+	const char *p = s;
+
+	*digits = 0;
+	if (*p == '+' || *p == '-')
+		p++;
+	while (isdigit((unsigned char)*p)) {
+		p++;
+		(*digits)++;
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			p++;
+			(*digits)++;
+		}
+	}
+	if (*digits && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return p;
 }
 
 static void

@@ -71,5 +71,13 @@ json_t	*node_to_json(const struct node *);
 struct node *node_from_json(const json_t *, int line, int col);
 struct node *node_copy(const struct node *);
 void	node_free(struct node *);
+/*
+ * Scans a decimal number, [+-]digits[.digits][(e|E)[+-]digits], from s:
+ * returns where it stops (the caller checks what follows) and sets
+ * *digits to the mantissa's digit count (0: no number); NULL if an
+ * exponent has no digits.  The YAML float syntax and parameter values use
+ * it.
+ */
+const char *doc_scan_decimal(const char *s, int *digits);
 
 #endif

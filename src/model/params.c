@@ -93,30 +93,9 @@ param_parse_float(const char *s, double *out)
 	while (isspace((unsigned char)*p))
 		p++;
 	start = p;
-	if (*p == '+' || *p == '-')
-		p++;
-	while (isdigit((unsigned char)*p)) {
-		p++;
-		digits++;
-	}
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			p++;
-			digits++;
-		}
-	}
-	if (digits == 0)
+	p = doc_scan_decimal(start, &digits);
+	if (p == NULL || digits == 0)
 		return -1;
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
 	const char *stop = p;
 	while (isspace((unsigned char)*p))
 		p++;
