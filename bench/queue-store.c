@@ -16,15 +16,7 @@
 #include "common/xmalloc.h"
 #include "store/queue.h"
 #include "store/store.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench.h"
 
 int
 main(int argc, char **argv)

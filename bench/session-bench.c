@@ -30,17 +30,9 @@
 #include <jansson.h>
 
 #include "session/session.h"
+#include "bench.h"
 
 extern char **environ;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Runs argv with stdout/stderr to /dev/null; seconds taken, or -1. */
 static double

@@ -19,6 +19,7 @@
 
 #include "common/error.h"
 #include "model/space.h"
+#include "bench.h"
 
 /* Decimal text of v into buf; returns the length. */
 static size_t
@@ -38,15 +39,6 @@ peer_format(int64_t v, char *buf)
 		buf[len++] = tmp[--n];
 	buf[len] = '\0';
 	return len;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int
